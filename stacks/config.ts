@@ -1,0 +1,409 @@
+/**
+ * The stack config: one schema, one loader. Everything the program reads from
+ * `Pulumi.<stack>.yaml` is validated here, once, before any resource is registered.
+ * Components never read config themselves; they get the typed `StackConfig`.
+ *
+ * Every refusal names the key, the bad value and the fix, all problems at once.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import ipaddr from "ipaddr.js";
+import { z } from "zod";
+
+export const NAMESPACE = "shred-day";
+
+/** Config keys that hold secrets: set them with `pulumi config set --secret`. */
+export const SECRET_KEYS = ["postgresPassword", "registryPassword", "appSecrets", "sshPrivateKey"] as const;
+
+/** Env names the program sets itself; the config may not set them. */
+const PROGRAM_OWNED_ENV = [
+    "DATABASE_URL",
+    "QUEUE_DATABASE_URL",
+    "CACHE_DATABASE_URL",
+    "CABLE_DATABASE_URL",
+    "DB_HOST",
+    "JOB_CONCURRENCY",
+    "POSTGRES_PASSWORD",
+];
+
+/** Hetzner locations and the network zone each belongs to. */
+const LOCATION_ZONES: Record<string, string> = {
+    fsn1: "eu-central",
+    nbg1: "eu-central",
+    hel1: "eu-central",
+    ash: "us-east",
+    hil: "us-west",
+    sin: "ap-southeast",
+};
+
+const hostname = z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be a lowercase hostname label (a-z, 0-9, '-', at most 63 characters)");
+const dnsName = z
+    .string()
+    .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$/, "must be a DNS name such as shred.day");
+const ipv4 = z.string().refine((s) => ipaddr.IPv4.isValidFourPartDecimal(s), "must be an IPv4 address such as 10.0.0.2");
+const ipv4Cidr = z
+    .string()
+    .refine((s) => ipaddr.IPv4.isValidCIDRFourPartDecimal(s), "must be an IPv4 CIDR such as 10.0.0.0/16");
+const anyCidr = z
+    .string()
+    .refine((s) => ipaddr.isValidCIDR(s), "must be a CIDR such as 203.0.113.7/32 or 2001:db8::/64");
+const identifier = z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase Postgres identifier (a-z, 0-9, '_', not starting with a digit)");
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an UPPER_CASE environment variable name");
+const absolutePath = z.string().regex(/^\/[A-Za-z0-9._\/-]*[A-Za-z0-9._-]$/, "must be an absolute path such as /var/lib/shred-day/postgres");
+
+const schema = z.strictObject({
+    location: z.string().refine((l) => l in LOCATION_ZONES, `must be a Hetzner location: ${Object.keys(LOCATION_ZONES).join(", ")}`),
+    network: z.strictObject({
+        name: hostname,
+        ipRange: ipv4Cidr,
+        subnetRange: ipv4Cidr,
+        zone: z.string().min(1),
+    }),
+    ssh: z.strictObject({
+        user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a Unix user name").default("root"),
+        keyNames: z.array(z.string().min(1)).min(1, "must name at least one hcloud SSH key, or new servers get a root password by mail"),
+        adminCidrs: z.array(anyCidr).min(1, "must list at least one CIDR that may reach port 22"),
+        /** Explicit opt-in for adminCidrs wider than a /8 (e.g. 0.0.0.0/0). */
+        allowSshFromAnywhere: z.boolean().default(false),
+    }),
+    web: z.strictObject({
+        name: hostname,
+        importId: z
+            .union([z.string().regex(/^[0-9]+$/, "must be the numeric hcloud server id"), z.number().int().positive()])
+            .transform(String)
+            .optional(),
+        publicIp: ipv4.optional(),
+        privateIp: ipv4,
+        serverType: z.string().min(1),
+        image: z.string().min(1),
+        appHost: dnsName,
+    }),
+    jobs: z.strictObject({
+        serverType: z.string().min(1),
+        image: z.string().min(1),
+        concurrency: z.number().int().min(1, "must be 1..16").max(16, "must be 1..16"),
+        hosts: z
+            .array(z.strictObject({ name: hostname, privateIp: ipv4 }))
+            .min(1, "must list at least one jobs host: the web host runs no Solid Queue supervisor, so without one no job runs"),
+    }),
+    postgres: z.strictObject({
+        image: z
+            .string()
+            .regex(/^([a-z0-9.\-]+\/)*postgres:[0-9]+([.\-][A-Za-z0-9.\-]*)?$/, "must be the official image pinned to a major version, such as postgres:16"),
+        dataDir: absolutePath,
+        user: identifier,
+        databases: z.array(identifier).min(1),
+    }),
+    app: z.strictObject({
+        image: z.string().regex(/^[a-z0-9.\-\/_]+:[A-Za-z0-9_.\-]+$/, "must be an image with an explicit tag, such as ghcr.io/owner/shred-day:abc123"),
+        registry: z.strictObject({ server: z.string().min(1), username: z.string().min(1) }).optional(),
+        env: z.record(envName, z.string()).default({}),
+        activeStorageService: z.string().min(1),
+        proxyImage: z.string().default("basecamp/kamal-proxy:v0.9.0"),
+        /** How many images of app.image's repository each host keeps (for rollback without a pull). */
+        keepImages: z.number().int().min(2).max(20).default(3),
+    }),
+    postgresPassword: z.string().min(16, "must be at least 16 characters"),
+    registryPassword: z.string().min(1).optional(),
+    appSecrets: z.record(envName, z.string().min(1)),
+    sshPrivateKey: z.string().includes("PRIVATE KEY", { message: "must be a PEM/OpenSSH private key" }).optional(),
+});
+
+export type RawConfig = z.input<typeof schema>;
+type Parsed = z.output<typeof schema>;
+
+export interface JobsHost {
+    name: string;
+    privateIp: string;
+}
+
+export interface Secrets {
+    postgresPassword: string;
+    registryPassword?: string;
+    appSecrets: Record<string, string>;
+    sshPrivateKey?: string;
+}
+
+export interface StackConfig {
+    location: string;
+    network: Parsed["network"] & { gateway: string };
+    ssh: Parsed["ssh"];
+    web: Parsed["web"];
+    jobs: Omit<Parsed["jobs"], "hosts"> & { hosts: JobsHost[] };
+    postgres: Parsed["postgres"] & {
+        /** Major version of postgres.image, e.g. 16. */
+        major: number;
+        /** Where the image expects its data: /var/lib/postgresql/data before 18, /var/lib/postgresql from 18. */
+        mountPath: string;
+        port: number;
+        /** Which of `databases` each Rails database config uses. */
+        roles: { primary: string; queue: string; cache?: string; cable?: string };
+    };
+    app: Parsed["app"];
+    /** Plain values: wrap with pulumi.secret() at once (the ShredDay component does). */
+    secrets: Secrets;
+}
+
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`The stack config has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+function keyOf(path: PropertyKey[]): string {
+    let key = `${NAMESPACE}:${String(path[0])}`;
+    for (const part of path.slice(1)) {
+        key += typeof part === "number" ? `[${part}]` : `.${String(part)}`;
+    }
+    return key;
+}
+
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+    let v: any = raw;
+    for (const part of path) {
+        if (v === null || typeof v !== "object") return undefined;
+        v = v[part as any];
+    }
+    return v;
+}
+
+function show(value: unknown, secret: boolean): string {
+    if (value === undefined) return "missing";
+    if (secret) return "[secret]";
+    return JSON.stringify(value);
+}
+
+function secretHint(key: string): string {
+    switch (key) {
+        case "postgresPassword":
+            return `set it with \`pulumi config set --secret ${NAMESPACE}:postgresPassword\` (for an existing cluster, the password the app uses today)`;
+        case "appSecrets":
+            return `set each with \`pulumi config set --secret --path ${NAMESPACE}:appSecrets.RAILS_MASTER_KEY\``;
+        case "registryPassword":
+            return `set it with \`pulumi config set --secret ${NAMESPACE}:registryPassword\` (a token that can pull app.image)`;
+        default:
+            return `set it with \`pulumi config set --secret ${NAMESPACE}:${key}\``;
+    }
+}
+
+/**
+ * Validate raw config values (keys without the `shred-day:` prefix) and derive what the
+ * components need. Pure: throws ConfigError listing every problem, or returns the config.
+ */
+export function parseConfig(raw: Record<string, unknown>): StackConfig {
+    const problems: string[] = [];
+    const known = Object.keys(schema.shape);
+    for (const key of Object.keys(raw)) {
+        if (!known.includes(key)) {
+            problems.push(`${NAMESPACE}:${key} is not a setting of this program (a typo?); remove it or use one of: ${known.join(", ")}`);
+        }
+    }
+    const result = schema.safeParse(Object.fromEntries(Object.entries(raw).filter(([k]) => known.includes(k))));
+    if (!result.success) {
+        for (const issue of result.error.issues) {
+            const isSecret = (SECRET_KEYS as readonly string[]).includes(String(issue.path[0]));
+            if (issue.code === "unrecognized_keys") {
+                for (const k of issue.keys) {
+                    problems.push(`${keyOf([...issue.path, k])} is not a setting of this program (a typo?); remove it`);
+                }
+                continue;
+            }
+            const value = valueAt(raw, issue.path);
+            const fix = value === undefined && isSecret && issue.path.length === 1 ? `; ${secretHint(String(issue.path[0]))}` : "";
+            const message = value === undefined ? "is required" : issue.message;
+            problems.push(`${keyOf(issue.path)} = ${show(value, isSecret)}: ${message}${fix}`);
+        }
+        throw new ConfigError(problems);
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
+    return derive(result.data);
+}
+
+/** The checks that span several keys, then the derived values. */
+function derive(c: Parsed): StackConfig {
+    const problems: string[] = [];
+    const k = (key: string) => `${NAMESPACE}:${key}`;
+
+    // Location and zone.
+    const zone = LOCATION_ZONES[c.location];
+    if (zone !== c.network.zone) {
+        problems.push(`${k("network.zone")} = ${JSON.stringify(c.network.zone)}: location ${c.location} is in network zone ${zone}; set network.zone to ${JSON.stringify(zone)}`);
+    }
+
+    // Network and subnet.
+    const net = ipaddr.IPv4.parseCIDR(c.network.ipRange);
+    const sub = ipaddr.IPv4.parseCIDR(c.network.subnetRange);
+    const netAddress = ipaddr.IPv4.networkAddressFromCIDR(c.network.ipRange).toString();
+    const subAddress = ipaddr.IPv4.networkAddressFromCIDR(c.network.subnetRange).toString();
+    if (netAddress !== net[0].toString()) {
+        problems.push(`${k("network.ipRange")} = ${JSON.stringify(c.network.ipRange)}: not a network address; use ${netAddress}/${net[1]}`);
+    }
+    if (net[0].range() !== "private") {
+        problems.push(`${k("network.ipRange")} = ${JSON.stringify(c.network.ipRange)}: must be a private range (RFC 1918), such as 10.0.0.0/16`);
+    }
+    if (subAddress !== sub[0].toString()) {
+        problems.push(`${k("network.subnetRange")} = ${JSON.stringify(c.network.subnetRange)}: not a network address; use ${subAddress}/${sub[1]}`);
+    }
+    if (!sub[0].match(net) || sub[1] < net[1]) {
+        problems.push(`${k("network.subnetRange")} = ${JSON.stringify(c.network.subnetRange)}: not inside network.ipRange ${c.network.ipRange}; pick a subnet within it, such as ${netAddress}/24`);
+    }
+    const gatewayBytes = ipaddr.IPv4.networkAddressFromCIDR(c.network.subnetRange).toByteArray();
+    gatewayBytes[3] += 1;
+    const gateway = ipaddr.fromByteArray(gatewayBytes).toString();
+    const broadcast = ipaddr.IPv4.broadcastAddressFromCIDR(c.network.subnetRange).toString();
+
+    // Host addresses: inside the subnet, not reserved, each used once.
+    const hosts: { key: string; name: string; ip: string }[] = [
+        { key: "web.privateIp", name: c.web.name, ip: c.web.privateIp },
+        ...c.jobs.hosts.map((h, i) => ({ key: `jobs.hosts[${i}].privateIp`, name: h.name, ip: h.privateIp })),
+    ];
+    const seenIps = new Map<string, string>();
+    for (const h of hosts) {
+        const addr = ipaddr.IPv4.parse(h.ip);
+        if (!addr.match(sub)) {
+            problems.push(`${k(h.key)} = ${JSON.stringify(h.ip)}: outside the subnet ${c.network.subnetRange}; use a free address inside it`);
+        } else if (h.ip === gateway) {
+            problems.push(`${k(h.key)} = ${JSON.stringify(h.ip)}: that is the subnet's gateway (its first address); use another address, such as ${ipaddr.fromByteArray([...gatewayBytes.slice(0, 3), gatewayBytes[3] + 1]).toString()} or higher`);
+        } else if (h.ip === subAddress || h.ip === broadcast) {
+            problems.push(`${k(h.key)} = ${JSON.stringify(h.ip)}: the subnet's ${h.ip === subAddress ? "network" : "broadcast"} address cannot be a host; use an address between them`);
+        }
+        const other = seenIps.get(h.ip);
+        if (other !== undefined) {
+            problems.push(`${k(h.key)} = ${JSON.stringify(h.ip)}: already used by ${other}; give every host its own private IP`);
+        } else {
+            seenIps.set(h.ip, h.name);
+        }
+    }
+    const seenNames = new Map<string, string>([[c.web.name, "web.name"]]);
+    c.jobs.hosts.forEach((h, i) => {
+        const other = seenNames.get(h.name);
+        if (other !== undefined) {
+            problems.push(`${k(`jobs.hosts[${i}].name`)} = ${JSON.stringify(h.name)}: already used by ${other}; server names must be unique`);
+        } else {
+            seenNames.set(h.name, `jobs.hosts[${i}].name`);
+        }
+    });
+
+    // Who may reach SSH.
+    c.ssh.adminCidrs.forEach((cidr, i) => {
+        const [addr, bits] = ipaddr.parseCIDR(cidr);
+        const tooWide = addr.kind() === "ipv4" ? bits < 8 : bits < 16;
+        if (tooWide && !c.ssh.allowSshFromAnywhere) {
+            problems.push(`${k(`ssh.adminCidrs[${i}]`)} = ${JSON.stringify(cidr)}: opens SSH to (nearly) the whole internet; list your admin addresses (e.g. 203.0.113.7/32), or set ssh.allowSshFromAnywhere: true if you really mean it`);
+        }
+    });
+
+    // Web host: an adopted server must say where it is.
+    if (c.web.importId !== undefined && c.web.publicIp === undefined) {
+        problems.push(`${k("web.publicIp")} = missing: an adopted web server (web.importId set) needs its public IP, e.g. 91.99.62.190`);
+    }
+
+    // App environment: the web role must never start a Solid Queue supervisor.
+    const secretNames = Object.keys(c.appSecrets);
+    for (const name of Object.keys(c.app.env)) {
+        if (name === "SOLID_QUEUE_IN_PUMA") {
+            problems.push(`${k("app.env.SOLID_QUEUE_IN_PUMA")} = ${JSON.stringify(c.app.env[name])}: any value (even "false") starts Solid Queue inside Puma on the web host; remove it, jobs run on the jobs hosts`);
+        } else if (PROGRAM_OWNED_ENV.includes(name)) {
+            problems.push(`${k(`app.env.${name}`)} = ${JSON.stringify(c.app.env[name])}: the program sets ${name} itself; remove it (use jobs.concurrency for JOB_CONCURRENCY)`);
+        } else if (secretNames.includes(name)) {
+            problems.push(`${k(`app.env.${name}`)}: also set in appSecrets; keep it in one place (appSecrets if it is secret)`);
+        }
+    }
+    for (const name of secretNames) {
+        if (name === "SOLID_QUEUE_IN_PUMA" || PROGRAM_OWNED_ENV.includes(name)) {
+            problems.push(`${k(`appSecrets.${name}`)} = [secret]: the program sets ${name} itself (or it must not be set at all); remove it with \`pulumi config rm --path ${k(`appSecrets.${name}`)}\``);
+        }
+    }
+    if (!secretNames.includes("RAILS_MASTER_KEY")) {
+        problems.push(`${k("appSecrets.RAILS_MASTER_KEY")} = missing: Rails needs it to read its credentials; ${secretHint("appSecrets")}`);
+    }
+    if (c.app.activeStorageService === "local") {
+        problems.push(`${k("app.activeStorageService")} = "local": jobs on the jobs hosts cannot read files on the web host's disk (FileNotFoundError in variant jobs); use a shared S3-compatible service such as Hetzner Object Storage`);
+    }
+    if (c.app.registry !== undefined && c.registryPassword === undefined) {
+        problems.push(`${k("registryPassword")} = missing: app.registry is set; ${secretHint("registryPassword")}`);
+    }
+
+    // Postgres databases: one each for the Rails database configs.
+    const dbs = c.postgres.databases;
+    dbs.forEach((db, i) => {
+        if (dbs.indexOf(db) !== i) {
+            problems.push(`${k(`postgres.databases[${i}]`)} = ${JSON.stringify(db)}: listed twice; list each database once`);
+        }
+    });
+    const primary = dbs[0];
+    const queue = dbs.find((d) => d.endsWith("_queue"));
+    if (queue === undefined) {
+        problems.push(`${k("postgres.databases")} = ${JSON.stringify(dbs)}: no queue database; add ${primary}_queue (Solid Queue's tables live there)`);
+    }
+    if (primary.endsWith("_queue") || primary.endsWith("_cache") || primary.endsWith("_cable")) {
+        problems.push(`${k("postgres.databases[0]")} = ${JSON.stringify(primary)}: the first database is the primary one; put it first`);
+    }
+
+    if (problems.length > 0) throw new ConfigError(problems);
+
+    const major = Number(/postgres:([0-9]+)/.exec(c.postgres.image)![1]);
+    const { postgresPassword, registryPassword, appSecrets, sshPrivateKey, ...values } = c;
+    return {
+        ...values,
+        network: { ...c.network, gateway },
+        postgres: {
+            ...c.postgres,
+            major,
+            mountPath: major >= 18 ? "/var/lib/postgresql" : "/var/lib/postgresql/data",
+            port: 5432,
+            roles: {
+                primary,
+                queue: queue!,
+                cache: dbs.find((d) => d.endsWith("_cache")),
+                cable: dbs.find((d) => d.endsWith("_cable")),
+            },
+        },
+        secrets: { postgresPassword, registryPassword, appSecrets, sshPrivateKey },
+    };
+}
+
+/**
+ * Turn the flat `namespace:key -> string` map the Pulumi engine gives (objects arrive as
+ * JSON text) into raw values of this program's namespace. Keys of other namespaces
+ * (hcloud:token, ...) are left to their providers.
+ */
+export function rawFromEngineConfig(all: Record<string, string>): Record<string, unknown> {
+    const raw: Record<string, unknown> = {};
+    for (const [fullKey, text] of Object.entries(all)) {
+        if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
+        const key = fullKey.slice(NAMESPACE.length + 1);
+        raw[key] = decode(text);
+    }
+    return raw;
+}
+
+function decode(text: string): unknown {
+    const t = text.trim();
+    if (t.startsWith("{") || t.startsWith("[") || t === "true" || t === "false") {
+        try {
+            return JSON.parse(t);
+        } catch {
+            return text;
+        }
+    }
+    return text;
+}
+
+/** Values in a stack file that a person must still fill in start with this. */
+export const PLACEHOLDER = "CHANGE-ME";
+
+/** Read and validate this stack's config from the Pulumi engine. */
+export function loadConfig(): StackConfig {
+    const config = parseConfig(rawFromEngineConfig(pulumi.runtime.allConfig()));
+    if (config.secrets.sshPrivateKey === undefined && !process.env.SSH_AUTH_SOCK) {
+        throw new ConfigError([
+            `${NAMESPACE}:sshPrivateKey = missing and SSH_AUTH_SOCK is not set: remote steps need a key; start an ssh-agent with the deploy key (\`eval $(ssh-agent) && ssh-add\`), or \`pulumi config set --secret ${NAMESPACE}:sshPrivateKey < ~/.ssh/id_ed25519\``,
+        ]);
+    }
+    return config;
+}

@@ -1,0 +1,161 @@
+/**
+ * One harness for every unit test on Pulumi's mocks: evaluate the real program for a config
+ * and capture each resource's type, name, inputs (secrets unwrapped, their paths recorded)
+ * and the options that MockResourceArgs does not carry (protect, dependsOn, ignoreChanges,
+ * import, deleteBeforeReplace, parent), through a transformation on the root component.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { parseConfig, StackConfig } from "../../stacks/config";
+import { ShredDay } from "../../stacks/shredDay";
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface Captured {
+    type: string;
+    name: string;
+    custom: boolean;
+    /** Inputs with secrets unwrapped to their plain values. */
+    inputs: Record<string, any>;
+    /** Dotted paths of inputs that arrived marked secret (e.g. "stdin", "envs"). */
+    secretPaths: string[];
+    /** The id given to `import`, if any. */
+    importId?: string;
+    protect: boolean;
+    dependsOn: string[];
+    ignoreChanges: string[];
+    deleteBeforeReplace: boolean;
+    replaceOnChanges: string[];
+    parent?: string;
+}
+
+export interface Evaluation {
+    config: StackConfig;
+    stack: ShredDay;
+    resources: Captured[];
+    /** Resources of a type token (e.g. "hcloud:index/server:Server"). */
+    ofType(type: string): Captured[];
+    /** The one resource named `name`; throws if none or several. */
+    named(name: string): Captured;
+}
+
+/** Strip Pulumi's secret wrappers, recording where they were. */
+export function unwrapSecrets(value: any, path = "", found: string[] = []): any {
+    if (value !== null && typeof value === "object") {
+        if (value[SECRET_SIG] === SECRET_VALUE) {
+            found.push(path || "(root)");
+            return unwrapSecrets(value.value, path, []);
+        }
+        if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, found));
+        const out: Record<string, any> = {};
+        for (const [k, v] of Object.entries(value)) out[k] = unwrapSecrets(v, path ? `${path}.${k}` : k, found);
+        return out;
+    }
+    return value;
+}
+
+let nextId = 1000;
+
+/** Plausible provider outputs for the few resources whose outputs the program reads. */
+function stateFor(type: string, inputs: Record<string, any>, id: number): Record<string, any> {
+    switch (type) {
+        case "hcloud:index/server:Server":
+            return { ...inputs, ipv4Address: `192.0.2.${id % 250}`, ipv6Address: "2001:db8::1", status: "running" };
+        case "hcloud:index/serverNetwork:ServerNetwork":
+            return { ...inputs, ip: inputs.ip };
+        case "command:remote:Command":
+            return { ...inputs, stdout: "", stderr: "" };
+        default:
+            return inputs;
+    }
+}
+
+function resourceName(r: pulumi.Resource | pulumi.Input<pulumi.Resource> | undefined): string | undefined {
+    if (r === undefined) return undefined;
+    return (r as any).__name ?? (r as any).__pulumiName ?? undefined;
+}
+
+/**
+ * Evaluate the program for raw config values (keys without `shred-day:`), on mocks.
+ * `preview: true` evaluates as `pulumi preview` would.
+ */
+export async function evaluate(raw: Record<string, unknown>, opts: { preview?: boolean } = {}): Promise<Evaluation> {
+    const options = new Map<string, Omit<Captured, "type" | "name" | "custom" | "inputs" | "secretPaths">>();
+    const registered: { type: string; name: string; custom: boolean; inputs: any; secretPaths: string[]; id?: string }[] = [];
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs) {
+                const secretPaths: string[] = [];
+                const inputs = unwrapSecrets(args.inputs, "", secretPaths);
+                registered.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs, secretPaths, id: args.id });
+                const id = args.id && args.id !== "" ? Number(args.id) || nextId++ : nextId++;
+                return { id: String(args.id || id), state: stateFor(args.type, inputs, id) };
+            },
+            call(args: pulumi.runtime.MockCallArgs) {
+                return args.inputs;
+            },
+        },
+        "shred-day",
+        "test",
+        opts.preview ?? false,
+    );
+
+    const config = parseConfig(raw);
+    const capture: pulumi.ResourceTransformation = (args) => {
+        const o = args.opts;
+        const deps = o.dependsOn === undefined ? [] : Array.isArray(o.dependsOn) ? o.dependsOn : [o.dependsOn];
+        options.set(`${args.type}::${args.name}`, {
+            importId: (o as pulumi.CustomResourceOptions).import === undefined ? undefined : String((o as pulumi.CustomResourceOptions).import),
+            protect: o.protect === true,
+            dependsOn: deps.map((d) => resourceName(d as pulumi.Resource) ?? "?"),
+            ignoreChanges: o.ignoreChanges ?? [],
+            deleteBeforeReplace: (o as pulumi.CustomResourceOptions).deleteBeforeReplace === true,
+            replaceOnChanges: o.replaceOnChanges ?? [],
+            parent: resourceName(o.parent),
+        });
+        return undefined;
+    };
+    const stack = new ShredDay("shred-day", config, { transformations: [capture] });
+
+    // Registration is asynchronous: wait until every custom resource the transformation saw
+    // has reached the mock monitor.
+    const customCount = () => [...options.keys()].filter((k) => !k.startsWith("shred-day:")).length;
+    for (let i = 0; i < 2000 && registered.filter((r) => r.custom).length < customCount(); i++) {
+        await new Promise((r) => setImmediate(r));
+    }
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+
+    const resources: Captured[] = registered.map((r) => {
+        const o = options.get(`${r.type}::${r.name}`);
+        return {
+            type: r.type,
+            name: r.name,
+            custom: r.custom,
+            inputs: r.inputs,
+            secretPaths: r.secretPaths,
+            importId: o?.importId ?? (r.id ? r.id : undefined),
+            protect: o?.protect ?? false,
+            dependsOn: o?.dependsOn ?? [],
+            ignoreChanges: o?.ignoreChanges ?? [],
+            deleteBeforeReplace: o?.deleteBeforeReplace ?? false,
+            replaceOnChanges: o?.replaceOnChanges ?? [],
+            parent: o?.parent,
+        };
+    });
+    return {
+        config,
+        stack,
+        resources,
+        ofType: (type) => resources.filter((r) => r.type === type),
+        named: (name) => {
+            const found = resources.filter((r) => r.name === name);
+            if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}: ${resources.map((r) => r.name).join(", ")}`);
+            return found[0];
+        },
+    };
+}
+
+/** Resolve an Output in a test. */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((v) => resolve(v)));
+}

@@ -54,7 +54,12 @@ export function unwrapSecrets(value: any, path = "", found: string[] = []): any 
     return value;
 }
 
-let nextId = 1000;
+/** A stable numeric id per resource, so two evaluations can be compared input for input. */
+function stableId(type: string, name: string): number {
+    let h = 2166136261;
+    for (const ch of `${type}::${name}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+    return 1000 + (h % 90_000_000);
+}
 
 /** Plausible provider outputs for the few resources whose outputs the program reads. */
 function stateFor(type: string, inputs: Record<string, any>, id: number): Record<string, any> {
@@ -88,8 +93,8 @@ export async function evaluate(raw: Record<string, unknown>, opts: { preview?: b
                 const secretPaths: string[] = [];
                 const inputs = unwrapSecrets(args.inputs, "", secretPaths);
                 registered.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs, secretPaths, id: args.id });
-                const id = args.id && args.id !== "" ? Number(args.id) || nextId++ : nextId++;
-                return { id: String(args.id || id), state: stateFor(args.type, inputs, id) };
+                const id = args.id ? Number(args.id) : stableId(args.type, args.name);
+                return { id: String(id), state: stateFor(args.type, inputs, id) };
             },
             call(args: pulumi.runtime.MockCallArgs) {
                 return args.inputs;

@@ -1,4 +1,8 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 /**
@@ -46,4 +50,70 @@ export function scriptCommand(name: string, params: ScriptParams = {}): string {
             return `${key}=${shellQuote(String(params[key]))}`;
         });
     return [...assignments, "bash", "-c", shellQuote(readScript(name)), name].join(" ");
+}
+
+/** How the program reaches a host over SSH: a key from the stack config, or the SSH agent. */
+export interface SshAccess {
+    user: string;
+    /** Secret; when undefined the provider uses the agent at SSH_AUTH_SOCK. */
+    privateKey?: pulumi.Output<string>;
+}
+
+/**
+ * Connection settings for a remote command. The first SSH to a new server races its boot,
+ * so dial errors are retried for a long while (about 10 minutes).
+ */
+export function connectionTo(host: pulumi.Input<string>, ssh: SshAccess): command.types.input.remote.ConnectionArgs {
+    return {
+        host,
+        user: ssh.user,
+        ...(ssh.privateKey === undefined ? {} : { privateKey: ssh.privateKey }),
+        dialErrorLimit: 60,
+        perDialTimeout: 10,
+    };
+}
+
+export interface RemoteStepArgs {
+    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /** A script in components/scripts/, without `.sh`. */
+    script: string;
+    /** The script's non-secret parameters; any change re-runs the step. */
+    params: pulumi.Input<Record<string, pulumi.Input<string | number | boolean>>>;
+    /** Secret input, sent on stdin and never part of the command text. */
+    stdin?: pulumi.Input<string>;
+    /** A change here replaces the step (runs it again from scratch). */
+    triggers?: pulumi.Input<any[]>;
+}
+
+/**
+ * A remote command that runs one script. Never uses SSH `environment` (stock sshd refuses
+ * it), keeps stdout out of the next run's environment, and marks stdin secret.
+ */
+export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+    return new command.remote.Command(
+        name,
+        {
+            connection: args.connection,
+            create: pulumi.output(args.params).apply((p) => scriptCommand(args.script, p as ScriptParams)),
+            ...(args.stdin === undefined ? {} : { stdin: pulumi.secret(args.stdin) }),
+            ...(args.triggers === undefined ? {} : { triggers: args.triggers }),
+            addPreviousOutputInEnv: false,
+            logging: "stdoutAndStderr",
+        },
+        opts,
+    );
+}
+
+/**
+ * The local `ssh` that @pulumi/docker runs needs the key as a file: write it root-only
+ * under the temp dir (named by a hash of the key, so the path in state never changes).
+ */
+export function sshKeyFile(privateKey: pulumi.Output<string>): pulumi.Output<string> {
+    // The path is not secret; the key stays in the file and in the (secret) config.
+    return pulumi.unsecret(privateKey.apply((key) => {
+        const digest = crypto.createHash("sha256").update(key).digest("hex").slice(0, 16);
+        const file = path.join(os.tmpdir(), `shred-day-ssh-${digest}.key`);
+        fs.writeFileSync(file, key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
+        return file;
+    }));
 }

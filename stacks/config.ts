@@ -52,6 +52,7 @@ const identifier = z
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase Postgres identifier (a-z, 0-9, '_', not starting with a digit)");
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an UPPER_CASE environment variable name");
+const oneLine = z.string().regex(/^[^\r\n]*$/, "must be one line (docker --env-file cannot carry newlines)");
 const absolutePath = z.string().regex(/^\/[A-Za-z0-9._\/-]*[A-Za-z0-9._-]$/, "must be an absolute path such as /var/lib/shred-day/postgres");
 
 const schema = z.strictObject({
@@ -100,7 +101,7 @@ const schema = z.strictObject({
     app: z.strictObject({
         image: z.string().regex(/^[a-z0-9.\-\/_]+:[A-Za-z0-9_.\-]+$/, "must be an image with an explicit tag, such as ghcr.io/owner/shred-day:abc123"),
         registry: z.strictObject({ server: z.string().min(1), username: z.string().min(1) }).optional(),
-        env: z.record(envName, z.string()).default({}),
+        env: z.record(envName, oneLine).default({}),
         activeStorageService: z.string().min(1),
         proxyImage: z.string().default("basecamp/kamal-proxy:v0.9.0"),
         /** How many images of app.image's repository each host keeps (for rollback without a pull). */
@@ -108,7 +109,7 @@ const schema = z.strictObject({
     }),
     postgresPassword: z.string().min(16, "must be at least 16 characters"),
     registryPassword: z.string().min(1).optional(),
-    appSecrets: z.record(envName, z.string().min(1)),
+    appSecrets: z.record(envName, oneLine.min(1)),
     sshPrivateKey: z.string().includes("PRIVATE KEY", { message: "must be a PEM/OpenSSH private key" }).optional(),
 });
 

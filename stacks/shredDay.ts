@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Firewalls } from "../components/firewalls";
 import { JobsServer } from "../components/jobsServer";
+import { PostgresAccessory } from "../components/postgresAccessory";
 import { PrivateNetwork } from "../components/privateNetwork";
+import { SshAccess, sshKeyFile } from "../components/remote";
 import { WebServer } from "../components/webServer";
 import { StackConfig } from "./config";
 
@@ -19,13 +21,17 @@ export function sshCommand(user: string, ip: string): string {
 
 /**
  * One shred-day stack, composed in the order a deploy happens:
- * network and firewalls -> web host (adopted) -> jobs hosts.
+ * network and firewalls -> web host (adopted) -> jobs hosts -> Postgres on the private address.
+ *
+ * Secrets arrive here as plain config values and are wrapped with pulumi.secret() at once;
+ * everything below gets them as secret Outputs.
  */
 export class ShredDay extends pulumi.ComponentResource {
     readonly network: PrivateNetwork;
     readonly firewalls: Firewalls;
     readonly web: WebServer;
     readonly jobs: JobsServer[];
+    readonly postgres: PostgresAccessory;
     readonly hosts: Record<string, HostOutput>;
 
     constructor(name: string, config: StackConfig, opts?: pulumi.ComponentResourceOptions) {
@@ -71,6 +77,29 @@ export class ShredDay extends pulumi.ComponentResource {
                     },
                     { parent: this },
                 ),
+        );
+
+        const privateKey = config.secrets.sshPrivateKey === undefined ? undefined : pulumi.secret(config.secrets.sshPrivateKey);
+        const ssh: SshAccess = { user: config.ssh.user, privateKey };
+
+        this.postgres = new PostgresAccessory(
+            "postgres",
+            {
+                hostPublicIp: this.web.publicIp,
+                privateIp: config.web.privateIp,
+                ssh,
+                sshKeyFile: privateKey === undefined ? undefined : sshKeyFile(privateKey),
+                image: config.postgres.image,
+                major: config.postgres.major,
+                dataDir: config.postgres.dataDir,
+                mountPath: config.postgres.mountPath,
+                user: config.postgres.user,
+                databases: config.postgres.databases,
+                roles: config.postgres.roles,
+                password: pulumi.secret(config.secrets.postgresPassword),
+                dependsOn: [this.web.attachment],
+            },
+            { parent: this },
         );
 
         const user = config.ssh.user;

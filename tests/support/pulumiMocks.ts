@@ -68,6 +68,8 @@ function stateFor(type: string, inputs: Record<string, any>, id: number): Record
             return { ...inputs, ipv4Address: `192.0.2.${id % 250}`, ipv6Address: "2001:db8::1", status: "running" };
         case "hcloud:index/serverNetwork:ServerNetwork":
             return { ...inputs, ip: inputs.ip };
+        case "docker:index/remoteImage:RemoteImage":
+            return { ...inputs, imageId: `${inputs.name}@sha256:mock`, repoDigest: `${inputs.name}@sha256:mock` };
         case "command:remote:Command":
             return { ...inputs, stdout: "", stderr: "" };
         default:

@@ -1,0 +1,164 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { connectionTo, remoteStep, SshAccess } from "./remote";
+
+export interface PostgresAccessoryArgs {
+    /** The web host's public address (for SSH) and private address (the only one Postgres listens on). */
+    hostPublicIp: pulumi.Input<string>;
+    privateIp: string;
+    ssh: SshAccess;
+    /** Path of the SSH key file for the local `ssh` that @pulumi/docker runs; undefined uses the agent. */
+    sshKeyFile?: pulumi.Input<string>;
+    image: string;
+    major: number;
+    dataDir: string;
+    /** /var/lib/postgresql/data before 18, /var/lib/postgresql from 18. */
+    mountPath: string;
+    user: string;
+    databases: string[];
+    roles: { primary: string; queue: string; cache?: string; cable?: string };
+    password: pulumi.Output<string>;
+    /** What must exist first (the host joined to the private network). */
+    dependsOn: pulumi.Resource[];
+}
+
+export const POSTGRES_CONTAINER = "shred-day-postgres";
+export const POSTGRES_PORT = 5432;
+/** How long the readiness step waits for Postgres before failing `pulumi up`. */
+export const READY_TIMEOUT_SECONDS = 180;
+
+/** A Rails database URL for one database on the private address. */
+export function databaseUrl(user: string, password: string, host: string, database: string): string {
+    return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${POSTGRES_PORT}/${database}`;
+}
+
+/** The container's port binding: the private address only, never 0.0.0.0 or a bare port. */
+export function postgresPorts(privateIp: string): docker.types.input.ContainerPort[] {
+    return [{ internal: POSTGRES_PORT, external: POSTGRES_PORT, ip: privateIp, protocol: "tcp" }];
+}
+
+/**
+ * The Postgres accessory on the web host: published on the private address only, its
+ * cluster in `dataDir` (reused, never re-initialised), and every configured database present.
+ *
+ * Order: preflight (refuses a major-version mismatch and a container already holding the port
+ * or the data dir; creates the dir) -> container -> ready (pg_isready on the private address,
+ * bounded) -> databases (idempotent CREATE DATABASE, password by stdin).
+ */
+export class PostgresAccessory extends pulumi.ComponentResource {
+    readonly container: docker.Container;
+    /** The last step: when it is done, every database exists and accepts the app's password. */
+    readonly ready: pulumi.Resource;
+    readonly host: string;
+    readonly port: number;
+    /** Secret URLs for Rails: DATABASE_URL, QUEUE_DATABASE_URL, CACHE_DATABASE_URL, CABLE_DATABASE_URL. */
+    readonly urls: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: PostgresAccessoryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("shred-day:data:PostgresAccessory", name, {}, opts);
+        this.host = args.privateIp;
+        this.port = POSTGRES_PORT;
+        const connection = connectionTo(args.hostPublicIp, args.ssh);
+
+        const preflight = remoteStep(
+            `${name}-preflight`,
+            {
+                connection,
+                script: "postgres-preflight",
+                params: { DATA_DIR: args.dataDir, PG_MAJOR: args.major, PRIVATE_IP: args.privateIp, CONTAINER: POSTGRES_CONTAINER, IMAGE: args.image },
+            },
+            { parent: this, dependsOn: args.dependsOn },
+        );
+
+        const provider = new docker.Provider(
+            `${name}-docker`,
+            {
+                host: pulumi.interpolate`ssh://${args.ssh.user}@${args.hostPublicIp}`,
+                sshOpts: pulumi
+                    .output(args.sshKeyFile)
+                    .apply((file) => [...(file ? ["-i", file] : []), "-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=30"]),
+            },
+            { parent: this, dependsOn: args.dependsOn },
+        );
+
+        const image = new docker.RemoteImage(
+            `${name}-image`,
+            // keepLocally: the previous image stays on the host, so going back needs no pull.
+            { name: args.image, keepLocally: true },
+            { parent: this, provider, dependsOn: [preflight] },
+        );
+
+        this.container = new docker.Container(
+            `${name}-container`,
+            {
+                name: POSTGRES_CONTAINER,
+                image: image.imageId,
+                restart: "unless-stopped",
+                ports: postgresPorts(args.privateIp),
+                volumes: [{ hostPath: args.dataDir, containerPath: args.mountPath }],
+                // POSTGRES_* act only on an empty data dir (first init); an existing cluster keeps its own.
+                envs: pulumi.secret(
+                    pulumi.interpolate`${args.password}`.apply((password) => [
+                        `POSTGRES_USER=${args.user}`,
+                        `POSTGRES_PASSWORD=${password}`,
+                        `POSTGRES_DB=${args.roles.primary}`,
+                    ]),
+                ),
+                healthcheck: {
+                    tests: ["CMD", "pg_isready", "-h", args.privateIp, "-U", args.user],
+                    interval: "10s",
+                    timeout: "5s",
+                    retries: 6,
+                    startPeriod: "30s",
+                },
+                // Postgres shuts down cleanly on SIGTERM when given the time.
+                destroyGraceSeconds: 120,
+                stopTimeout: 120,
+                mustRun: true,
+                // The data is a host bind mount: removing the container never removes it.
+                removeVolumes: false,
+                labels: [
+                    { label: "service", value: "shred-day" },
+                    { label: "role", value: "postgres" },
+                ],
+            },
+            // A fixed name and port cannot be held by two containers: the old one goes first.
+            { parent: this, provider, dependsOn: [preflight], deleteBeforeReplace: true },
+        );
+
+        const waitReady = remoteStep(
+            `${name}-ready`,
+            {
+                connection,
+                script: "postgres-wait-ready",
+                params: { CONTAINER: POSTGRES_CONTAINER, PRIVATE_IP: args.privateIp, DB_USER: args.user, TIMEOUT_SECONDS: READY_TIMEOUT_SECONDS },
+                // A new container (new id) must be waited for again.
+                triggers: [this.container.id],
+            },
+            { parent: this, dependsOn: [this.container] },
+        );
+
+        this.ready = remoteStep(
+            `${name}-databases`,
+            {
+                connection,
+                script: "postgres-databases",
+                params: { CONTAINER: POSTGRES_CONTAINER, PRIVATE_IP: args.privateIp, DB_USER: args.user, DATABASES: args.databases.join(" ") },
+                stdin: args.password.apply((p) => `${p}\n`),
+                triggers: [this.container.id],
+            },
+            { parent: this, dependsOn: [waitReady] },
+        );
+
+        const url = (db: string) => args.password.apply((p) => databaseUrl(args.user, p, args.privateIp, db));
+        const urls: Record<string, pulumi.Output<string>> = {
+            DATABASE_URL: url(args.roles.primary),
+            QUEUE_DATABASE_URL: url(args.roles.queue),
+        };
+        if (args.roles.cache) urls.CACHE_DATABASE_URL = url(args.roles.cache);
+        if (args.roles.cable) urls.CABLE_DATABASE_URL = url(args.roles.cable);
+        this.urls = pulumi.secret(pulumi.all(urls));
+
+        this.registerOutputs({ host: this.host, port: this.port, urls: this.urls });
+    }
+}

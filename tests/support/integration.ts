@@ -602,6 +602,9 @@ export async function startSshd(opts: { env?: Record<string, string> } = {}): Pr
         "IdentitiesOnly=yes",
         "-o",
         "ConnectTimeout=10",
+        // the provider's Go client negotiates curve25519 too; OpenSSH's default sntrup761 costs ~150 ms a connection
+        "-o",
+        "KexAlgorithms=curve25519-sha256,curve25519-sha256@libssh.org",
         "-o",
         "LogLevel=ERROR",
         "root@127.0.0.1",

@@ -17,6 +17,8 @@ set -euo pipefail
 : "${PG_MAJOR:?PG_MAJOR (the major version of postgres.image, e.g. 16) is required}"
 : "${PRIVATE_IP:?PRIVATE_IP (the address Postgres is published on) is required}"
 : "${CONTAINER:?CONTAINER (our Postgres container name) is required}"
+# optional: postgres.image as configured, only used in messages
+IMAGE=${IMAGE:-}
 
 fail() {
     {
@@ -31,6 +33,10 @@ if ! [[ $PG_MAJOR =~ ^[0-9]+$ ]] || ((10#$PG_MAJOR < 9)); then
     fail "PG_MAJOR must be the major version of postgres.image (e.g. 16), got '$PG_MAJOR'."
 fi
 major=$((10#$PG_MAJOR))
+image_desc="a Postgres $major image"
+if [[ -n $IMAGE ]]; then
+    image_desc="$IMAGE, a Postgres $major image"
+fi
 if [[ $DATA_DIR != /* || $DATA_DIR =~ (^|/)\.\.?(/|$) ]]; then
     fail "postgres.dataDir must be an absolute path without . or .. components, got '$DATA_DIR'."
 fi
@@ -59,7 +65,7 @@ upgrade_help() {
     local found=$1
     printf '%s\n' \
         "A Postgres $major server cannot open a Postgres $found cluster, and this program never re-initialises or upgrades data by itself. Either:" \
-        "  - keep the image at the cluster's major version: pulumi config set --path postgres.image postgres:$found (then pulumi up), or" \
+        "  - keep the image at the cluster's major version, e.g.: pulumi config set --path postgres.image postgres:$found (then pulumi up), or" \
         "  - upgrade the cluster first, with a backup: pg_upgrade (e.g. with both versions' binaries, or an image such as pgautoupgrade), or pg_dumpall from the $found server and restore into a new, empty postgres.dataDir under the $major image; then pulumi up."
 }
 
@@ -83,7 +89,7 @@ if [[ -d $data_dir ]]; then
             fail "postgres.dataDir $data_dir holds a Postgres $v cluster at $f, but a Postgres $major image mounts $data_dir at $mount_target and looks for its cluster at $expected: it would initialise a new, empty cluster and hide this one." \
                 "Point postgres.dataDir at the directory that matches the image's layout (for a $major image: the directory mounted at $mount_target), or move the cluster there with the container stopped."
         fi
-        fail "postgres.dataDir $data_dir holds a Postgres $v cluster ($f), but postgres.image is a Postgres $major image." \
+        fail "postgres.dataDir $data_dir holds a Postgres $v cluster ($f), but postgres.image is $image_desc." \
             "$(upgrade_help "$v")"
     done
     if [[ -z $existing_version && -f $data_dir/data/PG_VERSION ]]; then

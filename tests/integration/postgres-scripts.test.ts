@@ -208,11 +208,11 @@ ROWS
     test("version mismatch: a 15 cluster with a 16 image is refused, with how to upgrade (docker test double)", async () => {
         const dir = newDir();
         cluster(dir, "PG_VERSION", "15");
-        const r = await runScript("postgres-preflight", params(dir, 16));
+        const r = await runScript("postgres-preflight", { ...params(dir, 16), IMAGE: "postgres:16.4" });
         expect(r.code).toBe(1);
         expect(r.stdout).toBe("");
         expect(r.stderr).toContain("postgres-preflight: REFUSED.");
-        expect(r.stderr).toContain(`postgres.dataDir ${dir} holds a Postgres 15 cluster (${dir}/PG_VERSION), but postgres.image is a Postgres 16 image.`);
+        expect(r.stderr).toContain(`postgres.dataDir ${dir} holds a Postgres 15 cluster (${dir}/PG_VERSION), but postgres.image is postgres:16.4, a Postgres 16 image.`);
         expect(r.stderr).toContain("pulumi config set --path postgres.image postgres:15");
         expect(r.stderr).toMatch(/pg_upgrade/);
         expect(r.stderr).toMatch(/pg_dumpall from the 15 server and restore/);

@@ -81,6 +81,8 @@ const schema = z.strictObject({
         serverType: z.string().min(1),
         image: z.string().min(1),
         appHost: dnsName,
+        /** Clear env for the web role only (on top of app.env). */
+        env: z.record(envName, oneLine).default({}),
     }),
     jobs: z.strictObject({
         serverType: z.string().min(1),
@@ -89,6 +91,8 @@ const schema = z.strictObject({
         hosts: z
             .array(z.strictObject({ name: hostname, privateIp: ipv4 }))
             .min(1, "must list at least one jobs host: the web host runs no Solid Queue supervisor, so without one no job runs"),
+        /** Clear env for the jobs role only (on top of app.env). */
+        env: z.record(envName, oneLine).default({}),
     }),
     postgres: z.strictObject({
         image: z
@@ -305,13 +309,20 @@ function derive(c: Parsed): StackConfig {
 
     // App environment: the web role must never start a Solid Queue supervisor.
     const secretNames = Object.keys(c.appSecrets);
-    for (const name of Object.keys(c.app.env)) {
-        if (name === "SOLID_QUEUE_IN_PUMA") {
-            problems.push(`${k("app.env.SOLID_QUEUE_IN_PUMA")} = ${JSON.stringify(c.app.env[name])}: any value (even "false") starts Solid Queue inside Puma on the web host; remove it, jobs run on the jobs hosts`);
-        } else if (PROGRAM_OWNED_ENV.includes(name)) {
-            problems.push(`${k(`app.env.${name}`)} = ${JSON.stringify(c.app.env[name])}: the program sets ${name} itself; remove it (use jobs.concurrency for JOB_CONCURRENCY)`);
-        } else if (secretNames.includes(name)) {
-            problems.push(`${k(`app.env.${name}`)}: also set in appSecrets; keep it in one place (appSecrets if it is secret)`);
+    const clearEnvs: [string, Record<string, string>][] = [
+        ["app.env", c.app.env],
+        ["web.env", c.web.env],
+        ["jobs.env", c.jobs.env],
+    ];
+    for (const [where, env] of clearEnvs) {
+        for (const name of Object.keys(env)) {
+            if (name === "SOLID_QUEUE_IN_PUMA") {
+                problems.push(`${k(`${where}.SOLID_QUEUE_IN_PUMA`)} = ${JSON.stringify(env[name])}: any value (even "false") starts Solid Queue inside Puma on the web host; remove it, jobs run on the jobs hosts`);
+            } else if (PROGRAM_OWNED_ENV.includes(name)) {
+                problems.push(`${k(`${where}.${name}`)} = ${JSON.stringify(env[name])}: the program sets ${name} itself; remove it (use jobs.concurrency for JOB_CONCURRENCY)`);
+            } else if (secretNames.includes(name)) {
+                problems.push(`${k(`${where}.${name}`)}: also set in appSecrets; keep it in one place (appSecrets if it is secret)`);
+            }
         }
     }
     for (const name of secretNames) {

@@ -172,3 +172,15 @@ describe("engine config", () => {
         expect(raw).toEqual({ location: "fsn1", jobs: { concurrency: 2 } });
     });
 });
+
+describe("role env", () => {
+    test("web.env and jobs.env are checked like app.env", () => {
+        expect(refusal((c) => (c.web.env = { SOLID_QUEUE_IN_PUMA: "1" }))).toContain("shred-day:web.env.SOLID_QUEUE_IN_PUMA = \"1\"");
+        expect(refusal((c) => (c.jobs.env = { DATABASE_URL: "x" }))).toContain("shred-day:jobs.env.DATABASE_URL");
+    });
+    test("a multi-line value is refused (docker --env-file takes one line per variable)", () => {
+        expect(refusal((c) => (c.app.env.BANNER = "a\nb"))).toContain(
+            'shred-day:app.env.BANNER = "a\\nb": must be one line (docker --env-file cannot carry newlines)',
+        );
+    });
+});

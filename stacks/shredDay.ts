@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Firewalls } from "../components/firewalls";
+import { hostReady } from "../components/hostReady";
 import { JobsServer } from "../components/jobsServer";
-import { PostgresAccessory } from "../components/postgresAccessory";
+import { POSTGRES_CONTAINER, PostgresAccessory } from "../components/postgresAccessory";
 import { PrivateNetwork } from "../components/privateNetwork";
+import { Release } from "../components/release";
 import { SshAccess, sshKeyFile } from "../components/remote";
 import { WebServer } from "../components/webServer";
 import { StackConfig } from "./config";
@@ -21,7 +23,8 @@ export function sshCommand(user: string, ip: string): string {
 
 /**
  * One shred-day stack, composed in the order a deploy happens:
- * network and firewalls -> web host (adopted) -> jobs hosts -> Postgres on the private address.
+ * network and firewalls -> web host (adopted) -> jobs hosts -> Postgres on the private address -> the release
+ * (env files, pulls, db:prepare, web, workers, the proof they registered).
  *
  * Secrets arrive here as plain config values and are wrapped with pulumi.secret() at once;
  * everything below gets them as secret Outputs.
@@ -32,6 +35,7 @@ export class ShredDay extends pulumi.ComponentResource {
     readonly web: WebServer;
     readonly jobs: JobsServer[];
     readonly postgres: PostgresAccessory;
+    readonly release: Release;
     readonly hosts: Record<string, HostOutput>;
 
     constructor(name: string, config: StackConfig, opts?: pulumi.ComponentResourceOptions) {
@@ -81,6 +85,7 @@ export class ShredDay extends pulumi.ComponentResource {
 
         const privateKey = config.secrets.sshPrivateKey === undefined ? undefined : pulumi.secret(config.secrets.sshPrivateKey);
         const ssh: SshAccess = { user: config.ssh.user, privateKey };
+        const webReady = hostReady(config.web.name, { publicIp: this.web.publicIp, ssh, dependsOn: [this.web.attachment] }, this);
 
         this.postgres = new PostgresAccessory(
             "postgres",
@@ -97,7 +102,39 @@ export class ShredDay extends pulumi.ComponentResource {
                 databases: config.postgres.databases,
                 roles: config.postgres.roles,
                 password: pulumi.secret(config.secrets.postgresPassword),
-                dependsOn: [this.web.attachment],
+                dependsOn: [webReady],
+            },
+            { parent: this },
+        );
+
+        this.release = new Release(
+            "release",
+            {
+                ssh,
+                web: { name: config.web.name, publicIp: this.web.publicIp, privateIp: config.web.privateIp, ready: webReady },
+                jobs: this.jobs.map((j, i) => ({
+                    name: config.jobs.hosts[i].name,
+                    publicIp: j.publicIp,
+                    privateIp: j.privateIp,
+                    ready: hostReady(config.jobs.hosts[i].name, { publicIp: j.publicIp, ssh, dependsOn: [j.server] }, this),
+                })),
+                image: config.app.image,
+                registry: config.app.registry,
+                registryPassword: config.secrets.registryPassword === undefined ? undefined : pulumi.secret(config.secrets.registryPassword),
+                clearEnv: { web: { ...config.app.env, ...config.web.env }, jobs: { ...config.app.env, ...config.jobs.env } },
+                dbHost: this.postgres.host,
+                appSecrets: pulumi.secret(config.secrets.appSecrets),
+                databaseUrls: this.postgres.urls,
+                concurrency: config.jobs.concurrency,
+                appHost: config.web.appHost,
+                proxyImage: config.app.proxyImage,
+                keepImages: config.app.keepImages,
+                postgres: {
+                    container: POSTGRES_CONTAINER,
+                    user: config.postgres.user,
+                    queueDatabase: config.postgres.roles.queue,
+                    ready: this.postgres.ready,
+                },
             },
             { parent: this },
         );
@@ -115,6 +152,6 @@ export class ShredDay extends pulumi.ComponentResource {
             const host = config.jobs.hosts.find((h) => h.privateIp === j.privateIp)!;
             this.hosts[host.name] = { role: "jobs", publicIp: j.publicIp, privateIp: j.privateIp, ssh: j.publicIp.apply((ip) => sshCommand(user, ip)) };
         }
-        this.registerOutputs({ networkId: this.network.networkId, hosts: this.hosts });
+        this.registerOutputs({ networkId: this.network.networkId, hosts: this.hosts, logs: this.release.logs });
     }
 }

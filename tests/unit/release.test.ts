@@ -1,0 +1,190 @@
+import { FORBIDDEN_WEB_ENV } from "../../components/appEnv";
+import { productionConfig, SECRET_VALUES, SECRETS, withJobsHosts } from "../support/fixtures";
+import { Captured, evaluate, valueOf } from "../support/pulumiMocks";
+import { longestCommandChain, reruns } from "../support/rerun";
+
+const COMMAND = "command:remote:Command";
+
+function envOf(stdin: string): Record<string, string> {
+    return Object.fromEntries(
+        stdin
+            .trim()
+            .split("\n")
+            .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+}
+
+describe("env files", () => {
+    test("each role's env reaches its hosts by stdin (secret), with URLs, DB host and, for jobs, JOB_CONCURRENCY", async () => {
+        const e = await evaluate(productionConfig());
+        const web = e.named("release-env-shred-day-web");
+        const jobs = e.named("release-env-shred-day-jobs-ubuntu");
+        expect(web.secretPaths).toContain("stdin");
+        expect(jobs.secretPaths).toContain("stdin");
+        const webEnv = envOf(web.inputs.stdin);
+        const jobsEnv = envOf(jobs.inputs.stdin);
+        expect(webEnv).toMatchObject({
+            WEB_CONCURRENCY: "2",
+            RAILS_MASTER_KEY: SECRETS.appSecrets.RAILS_MASTER_KEY,
+            DB_HOST: "10.0.0.3",
+            DATABASE_URL: `postgres://shred_day:${SECRETS.postgresPassword}@10.0.0.3:5432/shred_day_production`,
+            QUEUE_DATABASE_URL: `postgres://shred_day:${SECRETS.postgresPassword}@10.0.0.3:5432/shred_day_production_queue`,
+        });
+        expect(webEnv.JOB_CONCURRENCY).toBeUndefined();
+        expect(jobsEnv.JOB_CONCURRENCY).toBe("2");
+        expect(Object.keys(webEnv)).not.toContain(FORBIDDEN_WEB_ENV);
+        expect(Object.keys(jobsEnv)).not.toContain(FORBIDDEN_WEB_ENV);
+        expect(web.inputs.create).toContain("ROLE='web'");
+        expect(web.inputs.create).toContain("ENV_DIR='/etc/shred-day'");
+    });
+});
+
+describe("secrets never leave stdin", () => {
+    test("no secret value in any command text, trigger, connection or SSH environment; registry password only on stdin", async () => {
+        const e = await evaluate(withJobsHosts(2));
+        const commands = e.ofType(COMMAND);
+        expect(commands.length).toBeGreaterThan(10);
+        for (const c of commands) {
+            const { stdin, connection, ...rest } = c.inputs;
+            const { privateKey, ...conn } = connection;
+            const visible = JSON.stringify({ rest, conn });
+            for (const secret of SECRET_VALUES) expect(visible).not.toContain(secret);
+            expect(c.inputs.environment).toBeUndefined();
+            expect(c.inputs.addPreviousOutputInEnv).toBe(false);
+            if (stdin !== undefined) expect(c.secretPaths).toContain("stdin");
+            if (privateKey !== undefined) expect(c.secretPaths.some((p) => p === "connection" || p === "connection.privateKey")).toBe(true);
+        }
+        const pull = e.named("release-pull-shred-day-jobs-2");
+        expect(pull.inputs.stdin).toBe(`${SECRETS.registryPassword}\n`);
+    });
+
+    test("stack outputs that carry secrets are secret", async () => {
+        const e = await evaluate(productionConfig());
+        expect(await (e.stack.postgres.urls as any).isSecret).toBe(true);
+        expect(await (e.stack.release.webRelease as any).isSecret).toBe(false);
+    });
+});
+
+describe("order of a release", () => {
+    test("migrate after Postgres, pulls and env; web after migrate; jobs after web; proof after every start; retire after proof", async () => {
+        const e = await evaluate(withJobsHosts(2));
+        expect(e.named("release-migrate").dependsOn).toEqual(
+            expect.arrayContaining(["release-env-shred-day-web", "release-pull-shred-day-web", "postgres-databases"]),
+        );
+        expect(e.named("release-migrate").inputs.create).toContain("IMAGE='ghcr.io/shred-day/shred-day:v1'");
+        expect(e.named("release-web").dependsOn).toEqual(["release-migrate"]);
+        for (const host of ["shred-day-jobs-ubuntu", "shred-day-jobs-2"]) {
+            expect(e.named(`release-jobs-start-${host}`).dependsOn).toEqual(
+                expect.arrayContaining([`release-env-${host}`, `release-pull-${host}`, "release-web"]),
+            );
+            expect(e.named(`release-jobs-retire-${host}`).dependsOn).toEqual(["release-jobs-proof"]);
+        }
+        expect(e.named("release-jobs-proof").dependsOn.sort()).toEqual([
+            "release-jobs-start-shred-day-jobs-2",
+            "release-jobs-start-shred-day-jobs-ubuntu",
+        ]);
+    });
+
+    test("the proof waits for every jobs host's release hostname and excludes the web host", async () => {
+        const e = await evaluate(withJobsHosts(2));
+        const release = await valueOf(e.stack.release.jobsRelease);
+        const proof = e.named("release-jobs-proof").inputs.create as string;
+        expect(proof).toContain(`EXPECTED_HOSTNAMES='shred-day-jobs-ubuntu-${release} shred-day-jobs-2-${release}'`);
+        expect(proof).toMatch(/WEB_HOSTNAME_PREFIXES='shred-day-web 192\.0\.2\.\d+ 10\.0\.0\.3'/);
+        expect(proof).toContain("QUEUE_DB='shred_day_production_queue'");
+        const start = e.named("release-jobs-start-shred-day-jobs-2").inputs.create as string;
+        expect(start).toContain(`CONTAINER_HOSTNAME='shred-day-jobs-2-${release}'`);
+        expect(start).toContain("STOP_TIMEOUT='30'");
+    });
+
+    test("the longest chain of remote commands does not grow with the number of jobs hosts", async () => {
+        const one = longestCommandChain(await evaluate(withJobsHosts(1)));
+        const five = longestCommandChain(await evaluate(withJobsHosts(5)));
+        expect(five.length).toBe(one.length);
+        expect(one[one.length - 1]).toMatch(/^release-jobs-retire-/);
+    });
+});
+
+describe("re-run only what changed", () => {
+    const base = () => productionConfig();
+    const run = async (edit: (c: Record<string, any>) => void) => {
+        const before = await evaluate(base());
+        const c = base();
+        edit(c);
+        return reruns(before, await evaluate(c));
+    };
+
+    test("no change re-runs nothing", async () => {
+        expect(await run(() => undefined)).toEqual({ changed: [], added: [], removed: [] });
+    });
+
+    test("a new image re-runs pull, migrate, web, jobs and the proof (not env files, not Postgres)", async () => {
+        const r = await run((c) => (c.app.image = "ghcr.io/shred-day/shred-day:v2"));
+        expect(r.changed).toEqual([
+            "release-jobs-proof",
+            "release-jobs-retire-shred-day-jobs-ubuntu",
+            "release-jobs-start-shred-day-jobs-ubuntu",
+            "release-migrate",
+            "release-pull-shred-day-jobs-ubuntu",
+            "release-pull-shred-day-web",
+            "release-web",
+        ]);
+        expect(r.added).toEqual([]);
+    });
+
+    test("a concurrency change re-runs only the jobs rollout and the proof", async () => {
+        const r = await run((c) => (c.jobs.concurrency = 4));
+        expect(r.changed).toEqual([
+            "release-env-shred-day-jobs-ubuntu",
+            "release-jobs-proof",
+            "release-jobs-retire-shred-day-jobs-ubuntu",
+            "release-jobs-start-shred-day-jobs-ubuntu",
+        ]);
+    });
+
+    test("a web env change re-runs only the web rollout", async () => {
+        const r = await run((c) => (c.web.env = { ...c.web.env, WEB_CONCURRENCY: "3" }));
+        expect(r.changed).toEqual(["release-env-shred-day-web", "release-web"]);
+    });
+
+    test("adding a jobs host adds only that host's steps, and the proof re-runs", async () => {
+        const before = await evaluate(withJobsHosts(1));
+        const after = await evaluate(withJobsHosts(2));
+        const r = reruns(before, after);
+        expect(r.changed).toEqual(["release-jobs-proof"]);
+        expect(r.added).toEqual([
+            "host-ready-shred-day-jobs-2",
+            "release-env-shred-day-jobs-2",
+            "release-jobs-retire-shred-day-jobs-2",
+            "release-jobs-start-shred-day-jobs-2",
+            "release-pull-shred-day-jobs-2",
+        ]);
+        expect(r.removed).toEqual([]);
+    });
+});
+
+test("app.env is for both roles: a change there rolls both, and migrates nothing", async () => {
+    const before = await evaluate(productionConfig());
+    const c = productionConfig();
+    c.app.env.RAILS_LOG_LEVEL = "debug";
+    const r = reruns(before, await evaluate(c));
+    expect(r.changed).toEqual([
+        "release-env-shred-day-jobs-ubuntu",
+        "release-env-shred-day-web",
+        "release-jobs-proof",
+        "release-jobs-retire-shred-day-jobs-ubuntu",
+        "release-jobs-start-shred-day-jobs-ubuntu",
+        "release-web",
+    ]);
+});
+
+describe("outputs", () => {
+    test("a logs command per role and host", async () => {
+        const e = await evaluate(withJobsHosts(2));
+        const logs = e.stack.release.logs;
+        expect(Object.keys(logs).sort()).toEqual(["jobs shred-day-jobs-2", "jobs shred-day-jobs-ubuntu", "web shred-day-web"]);
+        expect(await valueOf(logs["jobs shred-day-jobs-2"])).toMatch(/^ssh -t root@192\.0\.2\.\d+ .*label=role=jobs.*docker logs --follow/);
+    });
+});
+
+export type { Captured };

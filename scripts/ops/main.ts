@@ -68,6 +68,8 @@ interface Setup {
     inv: Inventory;
     cfg: OpsConfig;
     ssh: SshSettings;
+    /** Where the SSH key comes from, for `hosts` (never the key itself). */
+    keySource: string;
     cleanup: () => void;
 }
 
@@ -116,13 +118,15 @@ async function setup(args: OpsArgs, io: OpsIo): Promise<Setup> {
     // The key: --identity / SHRED_DAY_SSH_KEY, else the agent, else the stack's sshPrivateKey (needs the CLI).
     let identity = args.identity;
     let cleanup = () => undefined as void;
+    let keySource = identity !== undefined ? `key file ${identity}` : io.env.SSH_AUTH_SOCK ? "the SSH agent" : "ssh's default keys (no agent, no --identity)";
     if (identity === undefined && !io.env.SSH_AUTH_SOCK && cfg.encrypted.includes("sshPrivateKey") && cliWorks) {
         const r = await runPulumi(["config", "get", "shred-day:sshPrivateKey", "--stack", args.stack], projectDir, io.env);
         if (r && r.code === 0 && r.stdout.includes("PRIVATE KEY")) {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-ops-"));
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-ops-key-"));
             identity = path.join(dir, "key");
             fs.writeFileSync(identity, r.stdout.endsWith("\n") ? r.stdout : `${r.stdout}\n`, { mode: 0o600 });
             cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+            keySource = "the stack's shred-day:sshPrivateKey (a 0600 temporary file, removed on exit)";
         }
     }
     const ssh: SshSettings = {
@@ -132,7 +136,7 @@ async function setup(args: OpsArgs, io: OpsIo): Promise<Setup> {
         options: args.sshOptions,
         connectTimeoutSeconds: CONNECT_TIMEOUT_SECONDS,
     };
-    return { inv, cfg, ssh, cleanup };
+    return { inv, cfg, ssh, keySource, cleanup };
 }
 
 /** Run the CLI; resolves to the exit code. Never throws. */
@@ -191,7 +195,7 @@ function hostsVerb(s: Setup, args: OpsArgs, io: OpsIo): number {
         io.out(`${JSON.stringify({ source: s.inv.source, user: s.inv.user, hosts: s.inv.hosts }, null, 2)}\n`);
         return EXIT.ok;
     }
-    io.out(`hosts from ${s.inv.source}, ssh user ${s.inv.user}\n`);
+    io.out(`hosts from ${s.inv.source}, ssh user ${s.inv.user}, key: ${s.keySource}\n`);
     for (const n of s.inv.notes) io.out(`note: ${n}\n`);
     for (const h of s.inv.hosts) {
         const port = h.port ? `:${h.port}` : "";

@@ -508,7 +508,7 @@ describe("main", () => {
         expect(r.code).toBe(0);
         expect(r.out).toBe(
             [
-                "hosts from `pulumi stack output` (stack production), ssh user root",
+                "hosts from `pulumi stack output` (stack production), ssh user root, key: ssh's default keys (no agent, no --identity)",
                 "shred-day-web  web  91.99.62.190  private 10.0.0.3",
                 "shred-day-jobs-ubuntu  jobs  203.0.113.20  private 10.0.0.2",
                 "",
@@ -530,13 +530,39 @@ describe("main", () => {
         const missing = await run(["hosts"], { SHRED_DAY_PULUMI: path.join(dir, "no-such-pulumi") });
         expect(missing.code).toBe(0);
         expect(missing.err).toContain("ops: no Pulumi CLI");
-        expect(missing.out).toContain("hosts from Pulumi.production.yaml (no Pulumi CLI), ssh user root");
+        expect(missing.out).toContain("hosts from Pulumi.production.yaml (no Pulumi CLI), ssh user root, key: ssh's default keys (no agent, no --identity)");
+        expect((await run(["hosts", "--no-pulumi"], { SSH_AUTH_SOCK: "/tmp/agent.sock" })).out).toContain("key: the SSH agent\n");
+        expect((await run(["hosts", "--no-pulumi", "--identity", "/keys/deploy"])).out).toContain("key: key file /keys/deploy\n");
         const pulumi = fakePulumi(`echo ran > "${dir}/ran"; exit 1`);
         const offline = await run(["hosts", "--no-pulumi", "--json"], { SHRED_DAY_PULUMI: pulumi });
         expect(offline.code).toBe(0);
         expect(offline.err).toBe("");
         expect(fs.existsSync(path.join(dir, "ran"))).toBe(false);
         expect(JSON.parse(offline.out).hosts[1]).toEqual({ name: "shred-day-jobs-ubuntu", role: "jobs", address: "10.0.0.2", via: "shred-day-web", privateIp: "10.0.0.2" });
+    });
+
+    test("no agent, no --identity: the stack's sshPrivateKey through the CLI, in a temporary file that is removed; never printed", async () => {
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.keyed.yaml"),
+            fs.readFileSync(path.join(dir, "Pulumi.production.yaml"), "utf8") + "  shred-day:sshPrivateKey:\n    secure: v1:AAAA\n",
+        );
+        const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nUNIT-KEY-MATERIAL\n-----END OPENSSH PRIVATE KEY-----";
+        const pulumi = fakePulumi(
+            [
+                'case "$*" in',
+                `  "stack output --json --stack keyed") echo '${JSON.stringify(OUTPUTS)}' ;;`,
+                `  "config get shred-day:sshPrivateKey --stack keyed") cat <<'KEY'\n${key}\nKEY\n  ;;`,
+                '  *) echo "unexpected: $*" >&2; exit 9 ;;',
+                "esac",
+            ].join("\n"),
+        );
+        const r = await run(["hosts", "--stack", "keyed"], { SHRED_DAY_PULUMI: pulumi });
+        expect(r.err).toBe("");
+        expect(r.code).toBe(0);
+        expect(r.out).toContain("key: the stack's shred-day:sshPrivateKey (a 0600 temporary file, removed on exit)");
+        expect(r.out + r.err).not.toContain("UNIT-KEY-MATERIAL");
+        const left = fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith("shred-day-ops-key-"));
+        for (const d of left) expect(fs.existsSync(path.join(os.tmpdir(), d, "key"))).toBe(false);
     });
 
     test("--outputs: a saved `pulumi stack output --json`", async () => {

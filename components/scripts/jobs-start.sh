@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Starts this jobs host's worker for RELEASE: the container SERVICE-jobs-RELEASE running
+# `bin/jobs` (Solid Queue's supervisor, with JOB_CONCURRENCY worker processes from the env
+# file), restart unless-stopped, a stop timeout of STOP_TIMEOUT (>= 30 s: Solid Queue's
+# supervisor needs its shutdown_timeout to hand back unfinished jobs), and the hostname
+# CONTAINER_HOSTNAME, which names the host and the release: Solid Queue records it in
+# solid_queue_processes.hostname, and the proof looks for it there.
+#
+# It does NOT stop the previous release's worker: both run side by side (safe: Solid Queue
+# claims with SKIP LOCKED) until the proof passes and jobs-retire stops the old one, so job
+# processing never pauses.
+#
+# Idempotent: if the container is already running, nothing is done.
+set -euo pipefail
+
+: "${SERVICE:?SERVICE (the app name, e.g. shred-day) is required}"
+: "${IMAGE:?IMAGE (app.image, with its tag) is required}"
+: "${ENV_FILE:?ENV_FILE (the jobs role env file, e.g. /etc/shred-day/jobs.env) is required}"
+: "${RELEASE:?RELEASE (the release id) is required}"
+: "${CONTAINER_HOSTNAME:?CONTAINER_HOSTNAME (host and release, e.g. shred-day-jobs-ubuntu-<release>) is required}"
+: "${STOP_TIMEOUT:=30}"
+
+fail() {
+    printf 'jobs-start: %s\n' "$@" >&2
+    exit 1
+}
+
+if [[ ! $STOP_TIMEOUT =~ ^[0-9]+$ ]] || ((STOP_TIMEOUT < 30)); then
+    fail "STOP_TIMEOUT must be at least 30 seconds (above Solid Queue's shutdown_timeout, as Kamal does), got '$STOP_TIMEOUT'."
+fi
+[[ $CONTAINER_HOSTNAME =~ ^[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$ ]] ||
+    fail "CONTAINER_HOSTNAME '$CONTAINER_HOSTNAME' is not a valid hostname (letters, digits, '-', '.', at most 63)."
+[[ $RELEASE =~ ^[A-Za-z0-9_.-]+$ ]] || fail "RELEASE '$RELEASE' may hold only letters, digits, '_', '.', '-'."
+[[ -f $ENV_FILE ]] || fail "env file $ENV_FILE is missing: the release's env-file step writes it first."
+grep -q '^JOB_CONCURRENCY=' "$ENV_FILE" ||
+    fail "$ENV_FILE has no JOB_CONCURRENCY (shred-day:jobs.concurrency): the jobs env file must set it."
+if grep -q '^SOLID_QUEUE_IN_PUMA=' "$ENV_FILE"; then
+    fail "$ENV_FILE sets SOLID_QUEUE_IN_PUMA; it must not be in any role's env."
+fi
+
+name="$SERVICE-jobs-$RELEASE"
+
+state=$(docker container inspect --format '{{.State.Running}}|{{.Config.Hostname}}' "$name" 2>/dev/null || true)
+if [[ $state == "true|$CONTAINER_HOSTNAME" ]]; then
+    echo "jobs-start: $name is already running (hostname $CONTAINER_HOSTNAME); nothing to do"
+    exit 0
+fi
+if [[ -n $state ]]; then
+    # A leftover of an interrupted run (stopped, or made with another hostname): replace it.
+    docker rm -f "$name" >/dev/null || fail "cannot remove the leftover container $name."
+    echo "jobs-start: removed the leftover $name ($state)"
+fi
+
+if ! out=$(docker run --detach --name "$name" --hostname "$CONTAINER_HOSTNAME" \
+    --restart unless-stopped --stop-timeout "$STOP_TIMEOUT" --env-file "$ENV_FILE" \
+    --label "service=$SERVICE" --label role=jobs --label "release=$RELEASE" \
+    --log-opt max-size=10m "$IMAGE" bin/jobs 2>&1); then
+    fail "docker run of $name ($IMAGE bin/jobs) failed; the previous worker (if any) keeps running." "docker said: $out"
+fi
+echo "jobs-start: started $name (bin/jobs, hostname $CONTAINER_HOSTNAME, stop timeout ${STOP_TIMEOUT}s); the previous worker keeps running until the proof passes"

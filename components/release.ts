@@ -37,8 +37,12 @@ export interface ReleaseArgs {
 export const SERVICE = "shred-day";
 /** Solid Queue's process_alive_threshold: a heartbeat older than this is not live. */
 export const LIVE_SECONDS = 300;
-/** How long the proof waits for the workers to register before failing `pulumi up`. */
-export const PROOF_TIMEOUT_SECONDS = 180;
+/**
+ * How long the proof waits before failing `pulumi up`. New workers register within seconds;
+ * the wait is longer than LIVE_SECONDS so that the rows of a web container that was killed
+ * rather than stopped (its supervisor could not deregister) age out instead of failing the proof.
+ */
+export const PROOF_TIMEOUT_SECONDS = 360;
 /** Docker stop timeout for app containers: above Solid Queue's shutdown_timeout, as Kamal does. */
 export const STOP_TIMEOUT_SECONDS = 30;
 

@@ -74,6 +74,9 @@ export class PostgresAccessory extends pulumi.ComponentResource {
             `${name}-docker`,
             {
                 host: pulumi.interpolate`ssh://${args.ssh.user}@${args.hostPublicIp}`,
+                // Do not dial the host when the provider is configured: `pulumi preview` in a pull
+                // request runs where port 22 is closed (admin CIDRs only). `up` connects when it acts.
+                disableDockerDaemonCheck: true,
                 sshOpts: pulumi
                     .output(args.sshKeyFile)
                     .apply((file) => [...(file ? ["-i", file] : []), "-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=30"]),

@@ -22,6 +22,8 @@ describe("Postgres accessory on the web host", () => {
         const opts = JSON.parse(provider.inputs.sshOpts);
         expect(opts).toEqual(expect.arrayContaining(["-i", "-o", "StrictHostKeyChecking=accept-new"]));
         expect(provider.inputs.sshOpts).not.toContain("SSH-SECRET-KEY-MATERIAL");
+        // A PR preview runs where SSH is closed: the provider must not dial the host to configure.
+        expect(String(provider.inputs.disableDockerDaemonCheck)).toBe("true");
     });
 
     test.each([

@@ -30,13 +30,21 @@ export function shellQuote(value: string): string {
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The text of a script in components/scripts/, by name without `.sh`. */
+/**
+ * The text of a script in components/scripts/, by name without `.sh`. A line
+ * `# @include lib/NAME.sh` is replaced by that file, so shared shell functions live once
+ * and every remote command is still one self-contained text.
+ */
 export function readScript(name: string): string {
     const file = path.join(SCRIPTS_DIR, `${name}.sh`);
     if (!fs.existsSync(file)) {
         throw new Error(`no script ${name}.sh in ${SCRIPTS_DIR}`);
     }
-    return fs.readFileSync(file, "utf8");
+    return fs.readFileSync(file, "utf8").replace(/^# @include (lib\/[a-z-]+\.sh)$/gm, (_, lib: string) => {
+        const libFile = path.join(SCRIPTS_DIR, lib);
+        if (!fs.existsSync(libFile)) throw new Error(`${name}.sh includes ${lib}, which does not exist in ${SCRIPTS_DIR}`);
+        return fs.readFileSync(libFile, "utf8").trimEnd();
+    });
 }
 
 /** The command text that runs script `name` with `params` as its environment. */

@@ -20,34 +20,7 @@ fail() {
 
 [[ -f $ENV_FILE ]] || fail "env file $ENV_FILE is missing: the release's env-file step writes it first."
 
-# Replaces each env value (>= 8 chars) in $1 by [value of NAME]; prints the result.
-redact() {
-    local text=$1 line key value len
-    local -a pairs=()
-    while IFS= read -r line || [[ -n $line ]]; do
-        [[ $line == *=* && $line != \#* ]] || continue
-        key=${line%%=*}
-        value=${line#*=}
-        ((${#value} >= 8)) || continue
-        pairs+=("${#value} $key")
-    done <"$ENV_FILE"
-    # whole values first, longest first (a host inside a URL must not break the URL up), then
-    # the password inside a URL (scheme://user:PASSWORD@host), which may show up on its own
-    local pass
-    for pass in value password; do
-        while read -r len key; do
-            [[ -n $key ]] || continue
-            value=$(grep -m1 "^$key=" "$ENV_FILE" | cut -d= -f2-)
-            ((${#value} == len)) || continue
-            if [[ $pass == value ]]; then
-                text=${text//"$value"/"[value of $key]"}
-            elif [[ $value =~ ^[a-z][a-z0-9+.-]*://[^:/@]*:([^@]+)@ ]] && ((${#BASH_REMATCH[1]} >= 4)); then
-                text=${text//"${BASH_REMATCH[1]}"/"[password in $key]"}
-            fi
-        done < <(printf '%s\n' ${pairs[@]+"${pairs[@]}"} | sort -rn)
-    done
-    printf '%s\n' "$text"
-}
+# @include lib/redact.sh
 
 if ! docker image inspect --format '{{.Id}}' "$IMAGE" >/dev/null 2>&1; then
     fail "$IMAGE is not on this host: the release's image-pull step pulls it first."

@@ -54,33 +54,7 @@ done
 name="$SERVICE-web-$RELEASE"
 proxy_service="$SERVICE-web"
 
-redact() {
-    local text=$1 line key value len
-    local -a pairs=()
-    while IFS= read -r line || [[ -n $line ]]; do
-        [[ $line == *=* && $line != \#* ]] || continue
-        key=${line%%=*}
-        value=${line#*=}
-        ((${#value} >= 8)) || continue
-        pairs+=("${#value} $key")
-    done <"$ENV_FILE"
-    # whole values first, longest first (a host inside a URL must not break the URL up), then
-    # the password inside a URL (scheme://user:PASSWORD@host), which may show up on its own
-    local pass
-    for pass in value password; do
-        while read -r len key; do
-            [[ -n $key ]] || continue
-            value=$(grep -m1 "^$key=" "$ENV_FILE" | cut -d= -f2-)
-            ((${#value} == len)) || continue
-            if [[ $pass == value ]]; then
-                text=${text//"$value"/"[value of $key]"}
-            elif [[ $value =~ ^[a-z][a-z0-9+.-]*://[^:/@]*:([^@]+)@ ]] && ((${#BASH_REMATCH[1]} >= 4)); then
-                text=${text//"${BASH_REMATCH[1]}"/"[password in $key]"}
-            fi
-        done < <(printf '%s\n' ${pairs[@]+"${pairs[@]}"} | sort -rn)
-    done
-    printf '%s\n' "$text"
-}
+# @include lib/redact.sh
 
 # 1. network
 if docker network inspect "$NETWORK" >/dev/null 2>&1; then

@@ -4,8 +4,9 @@
  * remote script.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
-import { SCRIPTS_DIR } from "../../components/remote";
+import { readScript, SCRIPTS_DIR } from "../../components/remote";
 import {
     createDockerDouble,
     DockerDouble,
@@ -183,7 +184,22 @@ describe("shellcheck", () => {
         expect(scripts.length).toBeGreaterThan(0);
     });
 
-    test.each([...scripts, DOCKER_DOUBLE_SCRIPT].map((f) => [path.relative(path.join(__dirname, "..", ".."), f), f]))(
+    const LIB_DIR = path.join(SCRIPTS_DIR, "lib");
+    const libs = fs.existsSync(LIB_DIR) ? fs.readdirSync(LIB_DIR).filter((f) => f.endsWith(".sh")).sort().map((f) => path.join(LIB_DIR, f)) : [];
+
+    test.each(scripts.filter((f) => /^# @include /m.test(fs.readFileSync(f, "utf8"))).map((f) => [path.basename(f), f]))(
+        "%s with its includes inlined (the text a remote command runs) is shellcheck-clean",
+        async (name, file) => {
+            const inlined = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "inlined-")), name);
+            fs.writeFileSync(inlined, readScript(path.basename(file, ".sh")));
+            expect(fs.readFileSync(inlined, "utf8")).not.toMatch(/^# @include /m);
+            const r = await execLocal(requireTool("shellcheck"), ["--shell=bash", "--severity=style", inlined]);
+            expect(r.stdout + r.stderr).toBe("");
+            expect(r.code).toBe(0);
+        },
+    );
+
+    test.each([...scripts, ...libs, DOCKER_DOUBLE_SCRIPT].map((f) => [path.relative(path.join(__dirname, "..", ".."), f), f]))(
         "%s is shellcheck-clean",
         async (_name, file) => {
             const r = await execLocal(requireTool("shellcheck"), ["--shell=bash", "--severity=style", "--external-sources", file]);

@@ -14,6 +14,8 @@ const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 export interface Captured {
     type: string;
     name: string;
+    /** The id the mock gave it (the import id for an adopted resource). */
+    id: string;
     custom: boolean;
     /** Inputs with secrets unwrapped to their plain values. */
     inputs: Record<string, any>;
@@ -87,15 +89,15 @@ function resourceName(r: pulumi.Resource | pulumi.Input<pulumi.Resource> | undef
  * `preview: true` evaluates as `pulumi preview` would.
  */
 export async function evaluate(raw: Record<string, unknown>, opts: { preview?: boolean } = {}): Promise<Evaluation> {
-    const options = new Map<string, Omit<Captured, "type" | "name" | "custom" | "inputs" | "secretPaths">>();
-    const registered: { type: string; name: string; custom: boolean; inputs: any; secretPaths: string[]; id?: string }[] = [];
+    const options = new Map<string, Omit<Captured, "type" | "name" | "id" | "custom" | "inputs" | "secretPaths">>();
+    const registered: { type: string; name: string; custom: boolean; inputs: any; secretPaths: string[]; id?: string; assignedId: string }[] = [];
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs) {
                 const secretPaths: string[] = [];
                 const inputs = unwrapSecrets(args.inputs, "", secretPaths);
-                registered.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs, secretPaths, id: args.id });
                 const id = args.id ? Number(args.id) : stableId(args.type, args.name);
+                registered.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs, secretPaths, id: args.id, assignedId: String(id) });
                 return { id: String(id), state: stateFor(args.type, inputs, id) };
             },
             call(args: pulumi.runtime.MockCallArgs) {
@@ -137,6 +139,7 @@ export async function evaluate(raw: Record<string, unknown>, opts: { preview?: b
         return {
             type: r.type,
             name: r.name,
+            id: r.assignedId,
             custom: r.custom,
             inputs: r.inputs,
             secretPaths: r.secretPaths,

@@ -168,7 +168,7 @@ async function queueFixture(extraSql = ""): Promise<void> {
          INSERT INTO solid_queue_processes (id, kind, last_heartbeat_at, supervisor_id, pid, hostname, metadata, created_at, name) VALUES
            (1, 'Supervisor(fork)', ${ago(20)}, NULL, 1, '${JOBS_HOSTNAME}', '{}', ${ago(7400)}, 'supervisor-aaa'),
            (2, 'Worker', ${ago(20)}, 1, 11, '${JOBS_HOSTNAME}', '{"queues":"*"}', ${ago(7400)}, 'worker-bbb'),
-           (3, 'Worker', ${ago(25)}, 1, 12, '${JOBS_HOSTNAME}', '{"queues":"*"}', ${ago(7400)}, 'worker-ccc'),
+           (3, 'Worker', ${ago(30)}, 1, 12, '${JOBS_HOSTNAME}', '{"queues":"*"}', ${ago(7400)}, 'worker-ccc'),
            (4, 'Dispatcher', ${ago(20)}, 1, 13, '${JOBS_HOSTNAME}', '{}', ${ago(7400)}, 'dispatcher-ddd'),
            (5, 'Worker', ${ago(600)}, NULL, 9, '${JOBS}-ffffffffff', '{}', ${ago(90000)}, 'worker-old'),
            (6, 'Supervisor(async)', ${ago(3600)}, NULL, 1, '10.0.0.3-1a2b3c4d5e6f', '{}', ${ago(900000)}, 'supervisor-puma');
@@ -248,13 +248,13 @@ const mutating = (calls: string[][]) => calls.filter((c) => MUTATING.has(c[0]) |
 
 /**
  * The report with what moves between runs made fixed: the ports of the test servers, and
- * ages a second or two older than the fixture's (every fixture age is a multiple of 5 s).
+ * ages up to 9 s older than the fixture's (every fixture age is a multiple of 10 s).
  */
 function settle(out: string): string {
     return out
         .replace(new RegExp(`127\\.0\\.0\\.1:${web.port}\\b`, "g"), "127.0.0.1:WEB_PORT")
         .replace(new RegExp(`127\\.0\\.0\\.1:${jobs.port}\\b`, "g"), "127.0.0.1:JOBS_PORT")
-        .replace(/\b(\d+)s\b/g, (_, n) => `${Number(n) - (Number(n) % 5)}s`);
+        .replace(/\b(\d+)s\b/g, (_, n) => `${Number(n) - (Number(n) % 10)}s`);
 }
 
 /** `ops status` on the fixture (ports and clock settled): the note's verbatim example. */
@@ -281,7 +281,7 @@ shred-day-jobs-ubuntu (jobs, 127.0.0.1:JOBS_PORT via shred-day-web, private 127.
     KIND              HOSTNAME                          PID  HEARTBEAT
     Supervisor(fork)  shred-day-jobs-ubuntu-0123456789  1    20s ago
     Worker            shred-day-jobs-ubuntu-0123456789  11   20s ago
-    Worker            shred-day-jobs-ubuntu-0123456789  12   25s ago
+    Worker            shred-day-jobs-ubuntu-0123456789  12   30s ago
     Dispatcher        shred-day-jobs-ubuntu-0123456789  13   20s ago
     Worker            shred-day-jobs-ubuntu-ffffffffff  9    10m 0s ago (stale)
 

@@ -12,7 +12,7 @@ import { PROJECT_DIR, readStackFile } from "../../stacks/stackFile";
 import { OpsArgs, parseArgs, USAGE, UsageError } from "./args";
 import { Host, Inventory, inventoryFromConfig, inventoryFromOutputs, opsConfigFromRaw, OpsConfig, selectHosts, SetupError, webHost } from "./inventory";
 import { linePrefixer, runCaptured, runStreaming, sshArgv, sshError, SshSettings, SSH_FAILED } from "./ssh";
-import { assess, ExpectedContainers, formatStatus, HostResult, parseProbe, statusExitCode, statusJson } from "./status";
+import { assess, ExpectedContainers, explainUnreachable, formatStatus, HostResult, parseProbe, statusExitCode, statusJson } from "./status";
 
 /** kamal-proxy's container on the web host (web-rollout.sh). */
 export const PROXY_CONTAINER = "kamal-proxy";
@@ -214,7 +214,7 @@ export function statusParams(inv: Inventory, host: Host): ScriptParams {
 }
 
 export async function probeHosts(s: Setup, hosts: Host[], io: OpsIo, sshBin = "ssh"): Promise<HostResult[]> {
-    return Promise.all(
+    const results = await Promise.all(
         hosts.map(async (host): Promise<HostResult> => {
             const argv = sshArgv(s.ssh, s.inv, host, scriptCommand("ops-status", statusParams(s.inv, host)));
             const r = await runCaptured(sshBin, argv, { timeoutMs: STATUS_TIMEOUT_MS, env: io.env });
@@ -223,6 +223,7 @@ export async function probeHosts(s: Setup, hosts: Host[], io: OpsIo, sshBin = "s
             return { host, reachable: true, probe: parseProbe(r.stdout) };
         }),
     );
+    return explainUnreachable(results);
 }
 
 async function statusVerb(s: Setup, args: OpsArgs, io: OpsIo): Promise<number> {

@@ -144,6 +144,18 @@ export function parseProbe(stdout: string): HostProbe {
     return probe;
 }
 
+/**
+ * A host reached through another one cannot answer when that one does not: say so, instead
+ * of the ProxyCommand's "Connection closed by UNKNOWN port 65535".
+ */
+export function explainUnreachable(results: HostResult[]): HostResult[] {
+    return results.map((r) => {
+        const via = r.host.via === undefined ? undefined : results.find((x) => x.host.name === r.host.via);
+        if (r.reachable || via === undefined || via.reachable) return r;
+        return { ...r, error: `not reached: it is reached through ${via.host.name}, which did not answer` };
+    });
+}
+
 export function isLive(p: ProcessRow, liveSeconds: number): boolean {
     return p.heartbeatAgeSeconds < liveSeconds;
 }

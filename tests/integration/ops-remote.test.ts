@@ -212,7 +212,7 @@ interface Run {
 }
 
 /** main() in this process, with ssh pointed at the test servers: the key, their host keys, -F /dev/null. */
-async function ops(args: string[], opts: { stdin?: string; jobsPort?: number } = {}): Promise<Run> {
+async function ops(args: string[], opts: { stdin?: string; jobsPort?: number; webPort?: number } = {}): Promise<Run> {
     let out = "";
     let err = "";
     const env = { ...process.env };
@@ -234,7 +234,7 @@ async function ops(args: string[], opts: { stdin?: string; jobsPort?: number } =
             "--ssh-option",
             "KexAlgorithms=curve25519-sha256",
             "--host-ip",
-            `${WEB}=127.0.0.1:${web.port}`,
+            `${WEB}=127.0.0.1:${opts.webPort ?? web.port}`,
             "--ssh-port",
             String(opts.jobsPort ?? jobs.port),
         ],
@@ -326,6 +326,15 @@ describe("ops status", () => {
         expect(r.out).toContain("  solid queue: 4 live, 1 stale");
         expect(r.out).toMatch(/ready 3 .*, failed 2, blocked 1\n/);
         expect(r.out).toContain("UNHEALTHY: 3 problem(s)");
+    });
+
+    test("the web host does not answer: the jobs host behind it is not reached, the queue is unknown; exit 1", async () => {
+        const r = await ops(["status", "--stack", "ok", "--no-pulumi"], { webPort: closedPort });
+        expect(r.code).toBe(1);
+        expect(r.out).toContain(`${WEB} (web, 127.0.0.1:${closedPort}, private 10.0.0.3)\n  did not answer: ssh: connect to host 127.0.0.1 port ${closedPort}: Connection refused\n`);
+        expect(r.out).toContain(`${JOBS} (jobs, 127.0.0.1:${jobs.port} via ${WEB}, private 127.0.0.1)\n  did not answer: not reached: it is reached through ${WEB}, which did not answer\n`);
+        expect(r.out).toContain(`queue ${QUEUE_DB}: unknown (ssh: connect to host 127.0.0.1 port ${closedPort}: Connection refused)`);
+        expect(r.out).toContain("UNHEALTHY: 2 problem(s)");
     });
 
     test("a live Solid Queue process on the web host (SOLID_QUEUE_IN_PUMA) is unhealthy; exit 1 (docker test double)", async () => {

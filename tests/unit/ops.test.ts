@@ -10,7 +10,7 @@ import { parseArgs, parseHostIp, UsageError } from "../../scripts/ops/args";
 import { hostnamePrefixes, Inventory, inventoryFromConfig, inventoryFromOutputs, opsConfigFromRaw, selectHosts, SetupError } from "../../scripts/ops/inventory";
 import { EXPECTED, logsParams, main, OpsIo, remoteExitCode, statusParams } from "../../scripts/ops/main";
 import { linePrefixer, sshArgv, sshError, SshSettings } from "../../scripts/ops/ssh";
-import { assess, formatAge, formatBytes, HostResult, parseProbe, processHost, statusExitCode } from "../../scripts/ops/status";
+import { assess, explainUnreachable, formatAge, formatBytes, HostResult, parseProbe, processHost, statusExitCode } from "../../scripts/ops/status";
 import { readStackFile } from "../../stacks/stackFile";
 
 const production = () => {
@@ -397,6 +397,20 @@ describe("status: parsing and judging", () => {
         const failed = results(webProbe());
         failed.rs[0] = { host: failed.rs[0].host, reachable: true, error: "exit 2: ops-status: LIVE_SECONDS must be a whole number" };
         expect(assess(failed.inv, failed.rs, EXPECTED, 300).problems).toEqual(["shred-day-web: the status script failed: exit 2: ops-status: LIVE_SECONDS must be a whole number"]);
+    });
+
+    test("a host behind an unreachable web host is reported as such", () => {
+        const inv = inventoryFromConfig(production());
+        const down: HostResult[] = [
+            { host: inv.hosts[0], reachable: false, error: "ssh: connect to host 91.99.62.190 port 22: Connection timed out" },
+            { host: inv.hosts[1], reachable: false, error: "Connection closed by UNKNOWN port 65535" },
+        ];
+        expect(explainUnreachable(down).map((r) => r.error)).toEqual([
+            "ssh: connect to host 91.99.62.190 port 22: Connection timed out",
+            "not reached: it is reached through shred-day-web, which did not answer",
+        ]);
+        const jobsOnly = [{ ...down[0], reachable: true, error: undefined }, down[1]];
+        expect(explainUnreachable(jobsOnly)[1].error).toBe("Connection closed by UNKNOWN port 65535");
     });
 
     test("warnings do not change the exit code", () => {

@@ -41,6 +41,9 @@ export class JobsServer extends pulumi.ComponentResource {
                 // Cattle, not pets: scaling in is a config edit. The two must be equal.
                 deleteProtection: false,
                 rebuildProtection: false,
+                // Scaling in shuts the server down first: Docker stops bin/jobs with its stop
+                // timeout, so Solid Queue finishes or releases its jobs instead of being cut off.
+                shutdownBeforeDeletion: true,
             },
             { parent: this, dependsOn: [args.subnet] },
         );

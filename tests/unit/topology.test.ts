@@ -61,6 +61,8 @@ describe("production topology", () => {
         expect(jobs.inputs.networks).toEqual([{ networkId: expect.any(Number), ip: "10.0.0.2", aliasIps: [] }]);
         expect(jobs.dependsOn).toContain("network-subnet");
         expect(jobs.inputs.deleteProtection).toBe(jobs.inputs.rebuildProtection);
+        // Removing a host from jobs.hosts shuts it down gracefully (workers drain) before deletion.
+        expect(jobs.inputs.shutdownBeforeDeletion).toBe(true);
         expect(jobs.inputs.labels).toEqual({ app: "shred-day", "managed-by": "pulumi", role: "jobs" });
         expect(jobs.inputs.userData).toContain("net.ipv4.ip_nonlocal_bind = 1");
         const jobsFw = e.ofType(FIREWALL).find((f) => f.inputs.name === "shred-day-jobs")!;

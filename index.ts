@@ -17,4 +17,5 @@ export const webRelease = stack.release.webRelease;
 export const jobsRelease = stack.release.jobsRelease;
 /** Where the apps reach Postgres (the web host's private address). */
 export const databaseHost = stack.postgres.host;
+export const databasePort = stack.postgres.port;
 export const databaseUrls = stack.postgres.urls;

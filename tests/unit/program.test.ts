@@ -62,7 +62,7 @@ describe("index.ts", () => {
     test("the production config registers the stack and exports hosts, logs and secret database URLs", async () => {
         const r = await runIndex(productionConfig());
         expect(r.error).toBeUndefined();
-        expect(Object.keys(r.outputs).sort()).toEqual(["databaseHost", "databaseUrls", "hosts", "jobsRelease", "logs", "networkId", "webRelease"]);
+        expect(Object.keys(r.outputs).sort()).toEqual(["databaseHost", "databasePort", "databaseUrls", "hosts", "jobsRelease", "logs", "networkId", "webRelease"]);
         expect(await r.outputs.databaseUrls.isSecret).toBe(true);
         expect(r.registered).toContain("web-server");
     });

@@ -1,14 +1,21 @@
 /**
  * What `pulumi up` would re-run between two configs: evaluate both on mocks and compare
- * every remote command's inputs. A command whose create/stdin/triggers differ runs again;
+ * every remote command's inputs. A command whose inputs differ in any way runs again;
  * one that only the second has is new.
  */
 import { Captured, Evaluation } from "./pulumiMocks";
 
 const COMMAND = "command:remote:Command";
 
+/** Every input counts: the command provider re-runs a command on any input change. */
 function fingerprint(r: Captured): string {
-    return JSON.stringify({ create: r.inputs.create, stdin: r.inputs.stdin, triggers: r.inputs.triggers, connection: r.inputs.connection });
+    const canonical = (v: any): any =>
+        Array.isArray(v)
+            ? v.map(canonical)
+            : v !== null && typeof v === "object"
+              ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]))
+              : v;
+    return JSON.stringify(canonical(r.inputs));
 }
 
 export interface Reruns {

@@ -103,7 +103,8 @@ describe("postgres-wait-ready.sh", () => {
             forward_exec "$@"`);
         const r = await runScript("postgres-wait-ready", params(30));
         expect(r.code).toBe(0);
-        expect(r.stdout).toMatch(/\(after [2-4]s, 3 attempt\(s\)\): 127\.0\.0\.1:\d+ - accepting connections/);
+        // two refused probes, then the third answers; the seconds depend on the machine's speed
+        expect(r.stdout).toMatch(/\(after \d+s, 3 attempt\(s\)\): 127\.0\.0\.1:\d+ - accepting connections/);
     });
 
     test("timeout: exits 1 within the bound, with the wait, the last pg_isready output and docker logs (docker test double)", async () => {

@@ -87,7 +87,11 @@ const schema = z.strictObject({
     jobs: z.strictObject({
         serverType: z.string().min(1),
         image: z.string().min(1),
-        concurrency: z.number().int().min(1, "must be 1..16").max(16, "must be 1..16"),
+        concurrency: z
+            .number()
+            .int("must be a whole number from 1 to 16 (JOB_CONCURRENCY: worker processes per jobs host), e.g. 2")
+            .min(1, "must be 1..16 (JOB_CONCURRENCY: worker processes per jobs host), e.g. 2")
+            .max(16, "must be 1..16 (JOB_CONCURRENCY: worker processes per jobs host); for more, add a jobs host to jobs.hosts"),
         hosts: z
             .array(z.strictObject({ name: hostname, privateIp: ipv4 }))
             .min(1, "must list at least one jobs host: the web host runs no Solid Queue supervisor, so without one no job runs"),
@@ -100,7 +104,7 @@ const schema = z.strictObject({
             .regex(/^([a-z0-9.\-]+\/)*postgres:[0-9]+([.\-][A-Za-z0-9.\-]*)?$/, "must be the official image pinned to a major version, such as postgres:16"),
         dataDir: absolutePath,
         user: identifier,
-        databases: z.array(identifier).min(1),
+        databases: z.array(identifier).min(1, "must list the app's databases, such as shred_day_production and shred_day_production_queue"),
     }),
     app: z.strictObject({
         image: z.string().regex(/^[a-z0-9.\-\/_]+:[A-Za-z0-9_.\-]+$/, "must be an image with an explicit tag, such as ghcr.io/owner/shred-day:abc123"),
@@ -109,7 +113,12 @@ const schema = z.strictObject({
         activeStorageService: z.string().min(1),
         proxyImage: z.string().default("basecamp/kamal-proxy:v0.9.0"),
         /** How many images of app.image's repository each host keeps (for rollback without a pull). */
-        keepImages: z.number().int().min(2).max(20).default(3),
+        keepImages: z
+            .number()
+            .int("must be a whole number from 2 to 20, e.g. 3")
+            .min(2, "must be 2..20: the running image and at least one to roll back to without a pull")
+            .max(20, "must be 2..20, e.g. 3")
+            .default(3),
     }),
     postgresPassword: z.string().min(16, "must be at least 16 characters"),
     registryPassword: z.string().min(1).optional(),
@@ -195,6 +204,22 @@ function secretHint(key: string): string {
     }
 }
 
+/** The settings an object of the schema takes at `path` (for "did you mean" in a typo's message). */
+function keysAt(path: PropertyKey[]): string[] {
+    let t: z.ZodType = schema;
+    const unwrap = () => {
+        while (t instanceof z.ZodOptional || t instanceof z.ZodDefault) t = t.unwrap() as z.ZodType;
+    };
+    for (const p of path) {
+        unwrap();
+        if (t instanceof z.ZodArray) t = t.element as z.ZodType;
+        else if (t instanceof z.ZodObject) t = t.shape[String(p)];
+        else return [];
+    }
+    unwrap();
+    return t instanceof z.ZodObject ? Object.keys(t.shape) : [];
+}
+
 /**
  * Validate raw config values (keys without the `shred-day:` prefix) and derive what the
  * components need. Pure: throws ConfigError listing every problem, or returns the config.
@@ -213,7 +238,9 @@ export function parseConfig(raw: Record<string, unknown>): StackConfig {
             const isSecret = (SECRET_KEYS as readonly string[]).includes(String(issue.path[0]));
             if (issue.code === "unrecognized_keys") {
                 for (const k of issue.keys) {
-                    problems.push(`${keyOf([...issue.path, k])} is not a setting of this program (a typo?); remove it`);
+                    const here = keysAt(issue.path);
+                    const hint = here.length > 0 ? ` or use one of: ${here.join(", ")}` : "";
+                    problems.push(`${keyOf([...issue.path, k])} is not a setting of this program (a typo?); remove it${hint}`);
                 }
                 continue;
             }

@@ -99,8 +99,8 @@ describe("bad values are refused with the key, the value and the fix", () => {
         expect(parseConfig(c).ssh.adminCidrs).toEqual(["0.0.0.0/0"]);
     });
     test("concurrency 0 and 17", () => {
-        expect(refusal((c) => (c.jobs.concurrency = 0))).toContain("shred-day:jobs.concurrency = 0: must be 1..16");
-        expect(refusal((c) => (c.jobs.concurrency = 17))).toContain("shred-day:jobs.concurrency = 17: must be 1..16");
+        expect(refusal((c) => (c.jobs.concurrency = 0))).toContain("shred-day:jobs.concurrency = 0: must be 1..16 (JOB_CONCURRENCY: worker processes per jobs host), e.g. 2");
+        expect(refusal((c) => (c.jobs.concurrency = 17))).toContain("shred-day:jobs.concurrency = 17: must be 1..16 (JOB_CONCURRENCY: worker processes per jobs host); for more, add a jobs host to jobs.hosts");
     });
     test("a duplicate jobs host name", () => {
         expect(
@@ -135,7 +135,16 @@ describe("bad values are refused with the key, the value and the fix", () => {
     });
     test("an unknown key at the top and inside an object", () => {
         expect(refusal((c) => (c.jobz = { concurrency: 3 }))).toContain("shred-day:jobz is not a setting of this program (a typo?)");
-        expect(refusal((c) => (c.jobs.concurency = 3))).toContain("shred-day:jobs.concurency is not a setting of this program (a typo?); remove it");
+        expect(refusal((c) => (c.jobs.concurency = 3))).toContain("shred-day:jobs.concurency is not a setting of this program (a typo?); remove it or use one of: serverType, image, concurrency, hosts, env");
+        expect(refusal((c) => (c.jobs.hosts[0].privateIP = "10.0.0.9"))).toContain(
+            "shred-day:jobs.hosts[0].privateIP is not a setting of this program (a typo?); remove it or use one of: name, privateIp",
+        );
+    });
+    test("a fractional concurrency and too few images kept for a rollback", () => {
+        expect(refusal((c) => (c.jobs.concurrency = 2.5))).toContain("shred-day:jobs.concurrency = 2.5: must be a whole number from 1 to 16");
+        expect(refusal((c) => (c.app.keepImages = 1))).toContain(
+            "shred-day:app.keepImages = 1: must be 2..20: the running image and at least one to roll back to without a pull",
+        );
     });
     test("every problem is listed at once", () => {
         const msg = refusal((c) => {

@@ -5,7 +5,7 @@
  * release (which must not grow with the number of hosts).
  */
 import { withJobsHosts } from "../tests/support/fixtures";
-import { evaluate } from "../tests/support/pulumiMocks";
+import { evaluate } from "./evaluate";
 import { longestCommandChain } from "../tests/support/rerun";
 
 const RUNS = 5;

@@ -8,7 +8,7 @@
  */
 import { coversTcpPort, firewallsOf, inboundRules, TYPES } from "../../policy/rules";
 import { readStackFile, StackFile } from "../../stacks/stackFile";
-import { Captured, evaluate, valueOf } from "../../tests/support/pulumiMocks";
+import { Captured, evaluate, valueOf } from "../evaluate";
 import { toPolicyResources } from "./policyResources";
 import { dockerRuns, expand, parseScriptCommand, scriptSummary, scriptVariables } from "./shell";
 import { StandIns, withStandIns } from "./standIns";

@@ -1,5 +1,5 @@
 /**
- * The resources the program registers on mocks (tests/support/pulumiMocks.ts `Captured`), in
+ * The resources the program registers on mocks (scripts/evaluate.ts `Captured`), in
  * the shape the policy pack's rules read (policy/rules.ts `PolicyResourceLike`), with what the
  * engine would hand a CrossGuard pack filled in:
  * - `opts` (protect, ignoreChanges, deleteBeforeReplace, parent) from the captured options;
@@ -12,7 +12,7 @@
  */
 import type { ResourceValidationArgs } from "@pulumi/policy";
 import type { PolicyResourceLike } from "../../policy/rules";
-import type { Captured } from "../../tests/support/pulumiMocks";
+import type { Captured } from "../evaluate";
 
 export function urnOf(r: Pick<Captured, "type" | "name">, stack = "production"): string {
     return `urn:pulumi:${stack}::shred-day::${r.type}::${r.name}`;

@@ -3,7 +3,7 @@
  * every remote command's inputs. A command whose inputs differ in any way runs again;
  * one that only the second has is new.
  */
-import { Captured, Evaluation } from "./pulumiMocks";
+import { Captured, Evaluation } from "../../scripts/evaluate";
 
 const COMMAND = "command:remote:Command";
 

@@ -13,7 +13,7 @@ import { POLICY_NAMES } from "../../policy/policies";
 import { TYPES } from "../../policy/rules";
 import { toPolicyResources, urnOf } from "../../scripts/plan/policyResources";
 import { productionConfig } from "../support/fixtures";
-import { Captured, evaluate } from "../support/pulumiMocks";
+import { Captured, evaluate } from "../../scripts/evaluate";
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 const analyzerPb = require("@pulumi/pulumi/proto/analyzer_pb");

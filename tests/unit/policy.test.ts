@@ -11,7 +11,7 @@ import { PolicyResourceLike, TYPES, UNKNOWN } from "../../policy/rules";
 import { toPolicyResources, toResourceValidationArgs } from "../../scripts/plan/policyResources";
 import { policyConfigFor } from "../../scripts/policy-config";
 import { productionConfig, SECRET_VALUES, SECRETS, withJobsHosts } from "../support/fixtures";
-import { evaluate } from "../support/pulumiMocks";
+import { evaluate } from "../../scripts/evaluate";
 
 // The engine's proxy over a pack's props: reading an unknown value throws, as in a real preview.
 // eslint-disable-next-line @typescript-eslint/no-var-requires

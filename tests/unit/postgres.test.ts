@@ -1,6 +1,6 @@
 import { POSTGRES_CONTAINER } from "../../components/postgresAccessory";
 import { productionConfig, SECRETS } from "../support/fixtures";
-import { evaluate, valueOf } from "../support/pulumiMocks";
+import { evaluate, valueOf } from "../../scripts/evaluate";
 
 const CONTAINER = "docker:index/container:Container";
 

@@ -1,6 +1,6 @@
 import { FORBIDDEN_WEB_ENV } from "../../components/appEnv";
 import { productionConfig, SECRET_VALUES, SECRETS, withJobsHosts } from "../support/fixtures";
-import { Captured, evaluate, valueOf } from "../support/pulumiMocks";
+import { Captured, evaluate, valueOf } from "../../scripts/evaluate";
 import { longestCommandChain, reruns } from "../support/rerun";
 
 const COMMAND = "command:remote:Command";

@@ -1,7 +1,7 @@
 import { ADOPTED_IGNORE_CHANGES } from "../../components/webServer";
 import { ANYWHERE, ruleCoversPort } from "../../components/firewalls";
 import { productionConfig, withJobsHosts } from "../support/fixtures";
-import { Captured, evaluate, valueOf } from "../support/pulumiMocks";
+import { Captured, evaluate, valueOf } from "../../scripts/evaluate";
 
 const SERVER = "hcloud:index/server:Server";
 const FIREWALL = "hcloud:index/firewall:Firewall";

@@ -1,12 +1,12 @@
 /**
- * One harness for every unit test on Pulumi's mocks: evaluate the real program for a config
+ * The real program evaluated on Pulumi's mocks, for the plan, the bench and every unit test: run it for a config
  * and capture each resource's type, name, inputs (secrets unwrapped, their paths recorded)
  * and the options that MockResourceArgs does not carry (protect, dependsOn, ignoreChanges,
  * import, deleteBeforeReplace, parent), through a transformation on the root component.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parseConfig, StackConfig } from "../../stacks/config";
-import { ShredDay } from "../../stacks/shredDay";
+import { parseConfig, StackConfig } from "../stacks/config";
+import { ShredDay } from "../stacks/shredDay";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";

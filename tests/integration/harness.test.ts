@@ -8,14 +8,13 @@ import * as os from "os";
 import * as path from "path";
 import { readScript, SCRIPTS_DIR } from "../../components/remote";
 import {
-    createDockerDouble,
     DockerDouble,
     execLocal,
     HARNESS_START_TIMEOUT_MS,
+    RemoteHost,
     requireTool,
     SshServer,
-    startPostgres,
-    startSshd,
+    startRemoteHost,
     TestPostgres,
     DOCKER_DOUBLE_SCRIPT,
 } from "../support/integration";
@@ -23,21 +22,17 @@ import {
 jest.setTimeout(30_000);
 
 describe("integration harness", () => {
+    let host: RemoteHost;
     let pg: TestPostgres;
     let docker: DockerDouble;
     let ssh: SshServer;
 
     beforeAll(async () => {
-        pg = await startPostgres();
-        docker = createDockerDouble(pg);
-        ssh = await startSshd({ env: docker.env });
+        host = await startRemoteHost();
+        ({ pg, docker, ssh } = host);
     }, HARNESS_START_TIMEOUT_MS);
 
-    afterAll(async () => {
-        await ssh?.stop();
-        docker?.dispose();
-        await pg?.stop();
-    });
+    afterAll(() => host?.stop());
 
     beforeEach(() => docker.reset());
 

@@ -19,6 +19,7 @@ import {
     execLocal,
     freePort,
     HARNESS_START_TIMEOUT_MS,
+    loadSolidQueueSchema,
     SshServer,
     startPostgres,
     startSshd,
@@ -29,7 +30,6 @@ jest.setTimeout(60_000);
 
 const QUEUE_DB = "shred_day_production_queue";
 const PRIMARY_DB = "shred_day_production";
-const SCHEMA = path.join(__dirname, "..", "support", "solid_queue_schema.sql");
 const WEB = "shred-day-web";
 const JOBS = "shred-day-jobs-ubuntu";
 const JOBS2 = "shred-day-jobs-2";
@@ -80,8 +80,7 @@ beforeAll(async () => {
     fs.chmodSync(meminfo, 0o644);
     pg = await startPostgres();
     await pg.createDatabase(PRIMARY_DB);
-    await pg.createDatabase(QUEUE_DB);
-    await pg.psql(fs.readFileSync(SCHEMA, "utf8"), QUEUE_DB);
+    await loadSolidQueueSchema(pg, QUEUE_DB);
     webDocker = createDockerDouble(pg);
     jobsDocker = createDockerDouble();
     [web, jobs] = await Promise.all([startSshd({ env: { ...webDocker.env, MEMINFO: meminfo } }), startSshd({ env: { ...jobsDocker.env, MEMINFO: meminfo } })]);

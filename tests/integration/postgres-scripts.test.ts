@@ -9,16 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { scriptCommand, ScriptParams } from "../../components/remote";
-import {
-    createDockerDouble,
-    DockerDouble,
-    ExecResult,
-    HARNESS_START_TIMEOUT_MS,
-    SshServer,
-    startPostgres,
-    startSshd,
-    TestPostgres,
-} from "../support/integration";
+import { DockerDouble, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost, TestPostgres } from "../support/integration";
 
 jest.setTimeout(60_000);
 
@@ -31,32 +22,26 @@ const LOCAL_IP = "127.0.0.1";
  */
 const PREFLIGHT_IP = "10.0.0.3";
 
+let host: RemoteHost;
 let pg: TestPostgres;
 let docker: DockerDouble;
-let ssh: SshServer;
 let scratch: string;
 
 beforeAll(async () => {
-    pg = await startPostgres();
-    docker = createDockerDouble(pg);
-    ssh = await startSshd({ env: docker.env });
+    host = await startRemoteHost();
+    ({ pg, docker } = host);
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-pgscripts-"));
 }, HARNESS_START_TIMEOUT_MS);
 
 afterAll(async () => {
-    await ssh?.stop();
-    docker?.dispose();
-    await pg?.stop();
+    await host?.stop();
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
 beforeEach(() => docker.reset());
 
-async function runScript(name: string, params: ScriptParams, stdin?: string): Promise<ExecResult & { command: string; ms: number }> {
-    const command = scriptCommand(name, params);
-    const t0 = Date.now();
-    const r = await ssh.run(command, { stdin, timeoutMs: 55_000 });
-    return { ...r, command, ms: Date.now() - t0 };
+function runScript(name: string, params: ScriptParams, stdin?: string): Promise<ScriptRun> {
+    return host.runScript(name, params, { stdin, timeoutMs: 55_000 });
 }
 
 const MUTATING = new Set(["stop", "kill", "rm", "update", "restart", "pause", "start", "run", "create"]);

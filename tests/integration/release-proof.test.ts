@@ -7,19 +7,8 @@
  * The proof's session runs with TimeZone America/New_York (set on the role), so a check that
  * compared the UTC heartbeats with local time would fail these tests.
  */
-import * as fs from "fs";
-import * as path from "path";
-import { scriptCommand, ScriptParams } from "../../components/remote";
-import {
-    createDockerDouble,
-    DockerDouble,
-    ExecResult,
-    HARNESS_START_TIMEOUT_MS,
-    SshServer,
-    startPostgres,
-    startSshd,
-    TestPostgres,
-} from "../support/integration";
+import { ScriptParams } from "../../components/remote";
+import { DockerDouble, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost, TestPostgres } from "../support/integration";
 
 jest.setTimeout(30_000);
 
@@ -31,27 +20,19 @@ const JOBS_1 = `shred-day-jobs-ubuntu-${RELEASE}`;
 const JOBS_2 = `shred-day-jobs-2-${RELEASE}`;
 /** What the Release component passes: our web containers' prefix, and the web host's addresses (Kamal 2 hostnames). */
 const WEB_PREFIXES = "shred-day-web 91.99.62.190 10.0.0.3";
-const SCHEMA = path.join(__dirname, "..", "support", "solid_queue_schema.sql");
 
+let host: RemoteHost;
 let pg: TestPostgres;
 let docker: DockerDouble;
-let ssh: SshServer;
 
 beforeAll(async () => {
-    pg = await startPostgres();
-    docker = createDockerDouble(pg);
-    ssh = await startSshd({ env: docker.env });
-    await pg.createDatabase(QUEUE_DB);
-    await pg.psql(fs.readFileSync(SCHEMA, "utf8"), QUEUE_DB);
+    host = await startRemoteHost({ queueDatabase: QUEUE_DB });
+    ({ pg, docker } = host);
     // Rails writes UTC into `timestamp without time zone`; the session's zone must not matter.
     await pg.psql(`ALTER ROLE ${pg.user} SET timezone = 'America/New_York';`);
 }, HARNESS_START_TIMEOUT_MS);
 
-afterAll(async () => {
-    await ssh?.stop();
-    docker?.dispose();
-    await pg?.stop();
-});
+afterAll(() => host?.stop());
 
 beforeEach(async () => {
     docker.reset();
@@ -95,11 +76,8 @@ function params(overrides: ScriptParams = {}): ScriptParams {
     };
 }
 
-async function proof(overrides: ScriptParams = {}): Promise<ExecResult & { ms: number; command: string }> {
-    const command = scriptCommand("jobs-proof", params(overrides));
-    const t0 = Date.now();
-    const r = await ssh.run(command, { timeoutMs: 25_000 });
-    return { ...r, ms: Date.now() - t0, command };
+function proof(overrides: ScriptParams = {}): Promise<ScriptRun> {
+    return host.runScript("jobs-proof", params(overrides));
 }
 
 /** Every recorded docker call is a read-only psql through the Postgres container's local socket. */

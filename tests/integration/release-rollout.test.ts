@@ -15,17 +15,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { scriptCommand, ScriptParams } from "../../components/remote";
-import {
-    createDockerDouble,
-    DockerDouble,
-    ExecResult,
-    HARNESS_START_TIMEOUT_MS,
-    SshServer,
-    startPostgres,
-    startSshd,
-    TestPostgres,
-} from "../support/integration";
+import { ScriptParams } from "../../components/remote";
+import { SECRETS } from "../support/fixtures";
+import { DockerDouble, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost, TestPostgres } from "../support/integration";
 
 jest.setTimeout(30_000);
 
@@ -38,11 +30,12 @@ const APP_HOST = "shred.day";
 const POSTGRES = "shred-day-postgres";
 const QUEUE_DB = "shred_day_production_queue";
 
+/** The stack fixtures' secrets, as the env files and the registry login carry them. */
 const SECRET = {
-    registry: "ghp_REGISTRYSECRET0123456789",
-    masterKey: "master-SECRET-key-0123456789abcdef",
-    pg: "pg-SECRET-0123456789abcdef",
-    aws: "aws-SECRET-0123456789",
+    registry: SECRETS.registryPassword,
+    masterKey: SECRETS.appSecrets.RAILS_MASTER_KEY,
+    pg: SECRETS.postgresPassword,
+    aws: SECRETS.appSecrets.AWS_SECRET_ACCESS_KEY,
 };
 const SECRET_VALUES = Object.values(SECRET);
 
@@ -58,9 +51,9 @@ const ENV_TEXT = (role: "web" | "jobs") =>
         "",
     ].join("\n");
 
+let host: RemoteHost;
 let pg: TestPostgres;
 let docker: DockerDouble;
-let ssh: SshServer;
 let scratch: string;
 /** Fakes of host tools other than docker (cloud-init, sysctl); tests add and remove them. */
 let fakeBin: string;
@@ -71,17 +64,15 @@ beforeAll(async () => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-release-"));
     fakeBin = path.join(scratch, "fakebin");
     fs.mkdirSync(fakeBin);
-    pg = await startPostgres();
-    docker = createDockerDouble(pg);
-    ssh = await startSshd({ env: { ...docker.env, FAKE_DIR: scratch, PATH: `${fakeBin}:${docker.env.PATH}` } });
-    await pg.createDatabase(QUEUE_DB);
-    await pg.psql(fs.readFileSync(path.join(__dirname, "..", "support", "solid_queue_schema.sql"), "utf8"), QUEUE_DB);
+    host = await startRemoteHost({
+        env: (dockerEnv) => ({ ...dockerEnv, FAKE_DIR: scratch, PATH: `${fakeBin}:${dockerEnv.PATH}` }),
+        queueDatabase: QUEUE_DB,
+    });
+    ({ pg, docker } = host);
 }, HARNESS_START_TIMEOUT_MS);
 
 afterAll(async () => {
-    await ssh?.stop();
-    docker?.dispose();
-    await pg?.stop();
+    await host?.stop();
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -101,12 +92,10 @@ afterEach(() => {
     }
 });
 
-async function run(name: string, params: ScriptParams, stdin?: string): Promise<ExecResult & { ms: number }> {
-    const command = scriptCommand(name, params);
-    sent.push(command);
-    const t0 = Date.now();
-    const r = await ssh.run(command, { stdin, timeoutMs: 25_000 });
-    return { ...r, ms: Date.now() - t0 };
+async function run(name: string, params: ScriptParams, stdin?: string): Promise<ScriptRun> {
+    const r = await host.runScript(name, params, { stdin });
+    sent.push(r.command);
+    return r;
 }
 
 /**

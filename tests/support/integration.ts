@@ -6,16 +6,12 @@
  * Typical use in a test file (each file starts its own servers; jest may run files in
  * parallel, so nothing here uses a fixed port or directory):
  *
- *     let pg: TestPostgres; let docker: DockerDouble; let ssh: SshServer;
- *     beforeAll(async () => {
- *         pg = await startPostgres();
- *         docker = createDockerDouble(pg);
- *         ssh = await startSshd({ env: docker.env });
- *     }, HARNESS_START_TIMEOUT_MS);
- *     afterAll(async () => { await ssh?.stop(); docker?.dispose(); await pg?.stop(); });
- *     beforeEach(() => docker.reset());
+ *     let host: RemoteHost;
+ *     beforeAll(async () => { host = await startRemoteHost(); }, HARNESS_START_TIMEOUT_MS);
+ *     afterAll(() => host?.stop());
+ *     beforeEach(() => host.docker.reset());
  *
- *     const r = await ssh.run(scriptCommand("postgres-databases", {...}), { stdin: "secret\n" });
+ *     const r = await host.runScript("postgres-databases", {...}, { stdin: "secret\n" });
  *
  * Tests run as root (CI and the dev machines both do). A missing tool is an error, never
  * a skip: `.ci/run` installs postgresql, openssh-server, shellcheck and cloud-init.
@@ -25,6 +21,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { scriptCommand, ScriptParams } from "../../components/remote";
 
 /** The password of the `shred_day` superuser role in every TestPostgres cluster. */
 export const TEST_PG_PASSWORD = "TestPassword123";
@@ -636,6 +633,73 @@ export async function startSshd(opts: { env?: Record<string, string> } = {}): Pr
             }
             fs.rmSync(dir, { recursive: true, force: true });
             unregister();
+        },
+    };
+}
+
+// ---------------------------------------------------------------------------------------
+// one remote host: PostgreSQL + docker double + sshd
+
+/** Solid Queue's tables as Rails' db/queue_schema.rb creates them. */
+export const SOLID_QUEUE_SCHEMA_FILE = path.join(__dirname, "solid_queue_schema.sql");
+
+/** Create `database` on the test cluster and load Solid Queue's tables into it. */
+export async function loadSolidQueueSchema(pg: TestPostgres, database: string): Promise<void> {
+    await pg.createDatabase(database);
+    await pg.psql(fs.readFileSync(SOLID_QUEUE_SCHEMA_FILE, "utf8"), database);
+}
+
+export interface ScriptRun extends ExecResult {
+    /** The exact command text sent over SSH (what the command provider would send). */
+    command: string;
+    /** Wall time of the whole SSH round trip. */
+    ms: number;
+}
+
+/** A host as the remote scripts see it: sshd on 127.0.0.1, the docker double first on PATH, forwarding to a real PostgreSQL. */
+export interface RemoteHost {
+    pg: TestPostgres;
+    docker: DockerDouble;
+    ssh: SshServer;
+    /** Run components/scripts/NAME.sh with `params` exactly as remoteStep() builds the command. */
+    runScript(name: string, params: ScriptParams, opts?: { stdin?: string; timeoutMs?: number }): Promise<ScriptRun>;
+    stop(): Promise<void>;
+}
+
+/**
+ * Start one RemoteHost. `env` adds to the remote environment (it gets the double's env and
+ * returns what sshd should set); `queueDatabase` creates it with Solid Queue's tables.
+ */
+export async function startRemoteHost(
+    opts: { env?: (dockerEnv: Record<string, string>) => Record<string, string>; queueDatabase?: string } = {},
+): Promise<RemoteHost> {
+    const pg = await startPostgres();
+    const docker = createDockerDouble(pg);
+    let ssh: SshServer | undefined;
+    try {
+        ssh = await startSshd({ env: opts.env ? opts.env(docker.env) : docker.env });
+        if (opts.queueDatabase) await loadSolidQueueSchema(pg, opts.queueDatabase);
+    } catch (e) {
+        await ssh?.stop();
+        docker.dispose();
+        await pg.stop();
+        throw e;
+    }
+    const server = ssh;
+    return {
+        pg,
+        docker,
+        ssh: server,
+        async runScript(name, params, runOpts = {}) {
+            const command = scriptCommand(name, params);
+            const t0 = Date.now();
+            const r = await server.run(command, { stdin: runOpts.stdin, timeoutMs: runOpts.timeoutMs ?? 25_000 });
+            return { ...r, command, ms: Date.now() - t0 };
+        },
+        async stop() {
+            await server.stop();
+            docker.dispose();
+            await pg.stop();
         },
     };
 }

@@ -1,6 +1,6 @@
 /**
- * The real program evaluated on Pulumi's mocks, for the plan, the bench and every unit test: run it for a config
- * and capture each resource's type, name, inputs (secrets unwrapped, their paths recorded)
+ * The real program evaluated on Pulumi's mocks, for the plan, the bench and every unit test:
+ * run it for a config and capture each resource's type, name, inputs (secrets unwrapped, their paths recorded)
  * and the options that MockResourceArgs does not carry (protect, dependsOn, ignoreChanges,
  * import, deleteBeforeReplace, parent), through a transformation on the root component.
  */
@@ -165,7 +165,7 @@ export async function evaluate(raw: Record<string, unknown>, opts: { preview?: b
     };
 }
 
-/** Resolve an Output in a test. */
+/** The value of an Output once the mocks resolve it (the plan and the tests read outputs this way). */
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply((v) => resolve(v)));
 }

@@ -97,6 +97,17 @@ const schema = z.strictObject({
             .min(1, "must list at least one jobs host: the web host runs no Solid Queue supervisor, so without one no job runs"),
         /** Clear env for the jobs role only (on top of app.env). */
         env: z.record(envName, oneLine).default({}),
+        /**
+         * Docker stop timeout of a jobs container, in seconds (i12-release). On TERM Solid Queue waits
+         * config.solid_queue.shutdown_timeout (5 s by default) for running jobs, then releases them to
+         * run again from the start; set shutdown_timeout a few seconds BELOW this value.
+         */
+        stopTimeout: z
+            .number()
+            .int("must be a whole number of seconds from 10 to 3600, e.g. 30")
+            .min(10, "must be 10..3600 seconds, above the app's config.solid_queue.shutdown_timeout (5 s by default), e.g. 30")
+            .max(3600, "must be 10..3600 seconds, e.g. 30")
+            .default(30),
     }),
     postgres: z.strictObject({
         image: z

@@ -126,6 +126,7 @@ export class ShredDay extends pulumi.ComponentResource {
                 appSecrets: pulumi.secret(config.secrets.appSecrets),
                 databaseUrls: this.postgres.urls,
                 concurrency: config.jobs.concurrency,
+                jobsStopTimeout: config.jobs.stopTimeout,
                 appHost: config.web.appHost,
                 proxyImage: config.app.proxyImage,
                 keepImages: config.app.keepImages,

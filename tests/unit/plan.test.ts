@@ -9,7 +9,7 @@ import * as path from "path";
 import { describePublish, Plan, planForConfig, planForStack } from "../../scripts/plan/model";
 import { renderMermaid, renderText } from "../../scripts/plan/render";
 import { dockerRuns, parseScriptCommand, scriptVariables, shellWords } from "../../scripts/plan/shell";
-import { DIAGRAM, README_BEGIN, README_END, readmeWithDiagram } from "../../scripts/plan";
+import { DIAGRAM, DIAGRAM_DOC, README_BEGIN, README_END, readmeWithDiagram } from "../../scripts/plan";
 import { productionConfig, SECRET_VALUES, withJobsHosts } from "../support/fixtures";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -152,8 +152,8 @@ describe("the diagram", () => {
         expect(fs.readFileSync(path.join(ROOT, DIAGRAM), "utf8")).toBe(fromFileDiagram);
     });
 
-    test("README.md shows the same diagram between the topology markers", () => {
-        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    test("docs/review-and-preview.md shows the same diagram between the topology markers", () => {
+        const readme = fs.readFileSync(path.join(ROOT, DIAGRAM_DOC), "utf8");
         expect(readme).toContain(README_BEGIN);
         expect(readme).toContain(README_END);
         expect(readmeWithDiagram(readme, fromFileDiagram)).toBe(readme);

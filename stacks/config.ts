@@ -5,6 +5,7 @@
  *
  * Every refusal names the key, the bad value and the fix, all problems at once.
  */
+import { connectionBudget, envCount, MAX_SETTING } from "../components/postgresConnections";
 import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
@@ -164,6 +165,10 @@ export interface StackConfig {
         /** Where the image expects its data: /var/lib/postgresql/data before 18, /var/lib/postgresql from 18. */
         mountPath: string;
         port: number;
+        /** max_connections for the Postgres container, from connectionBudget (components/postgresConnections.ts). */
+        maxConnections: number;
+        /** How that number was reached. */
+        connections: string;
         /** Which of `databases` each Rails database config uses. */
         roles: { primary: string; queue: string; cache?: string; cable?: string };
     };
@@ -394,6 +399,21 @@ function derive(c: Parsed): StackConfig {
         problems.push(`${k("postgres.databases[0]")} = ${JSON.stringify(primary)}: the first database is the primary one; put it first`);
     }
 
+    // Postgres connections a release can open (i12-release, issue 12.8): max_connections is set from it.
+    const webEnv = { ...c.app.env, ...c.web.env };
+    const webConcurrency = envCount(webEnv.WEB_CONCURRENCY, 1);
+    const webThreads = envCount(webEnv.RAILS_MAX_THREADS, 3);
+    for (const [name, v] of [["WEB_CONCURRENCY", webConcurrency], ["RAILS_MAX_THREADS", webThreads]] as const) {
+        if (Number.isNaN(v)) {
+            const where = c.web.env[name] !== undefined ? "web.env" : "app.env";
+            problems.push(`${k(`${where}.${name}`)} = ${JSON.stringify(webEnv[name])}: must be a whole number from 1 to 9999 (Postgres connections are counted from it), e.g. 2`);
+        }
+    }
+    const budget = connectionBudget({ jobsHosts: c.jobs.hosts.length, jobConcurrency: c.jobs.concurrency, webConcurrency, webThreads, databases: dbs.length });
+    if (!Number.isNaN(budget.needed) && budget.setting > MAX_SETTING) {
+        problems.push(`${k("jobs")}: this release needs ${budget.needed} Postgres connections (${budget.explain}), which would need max_connections above ${MAX_SETTING}; lower jobs.concurrency, WEB_CONCURRENCY or RAILS_MAX_THREADS, or use fewer jobs hosts`);
+    }
+
     if (problems.length > 0) throw new ConfigError(problems);
 
     const major = Number(/postgres:([0-9]+)/.exec(c.postgres.image)![1]);
@@ -406,6 +426,8 @@ function derive(c: Parsed): StackConfig {
             major,
             mountPath: major >= 18 ? "/var/lib/postgresql" : "/var/lib/postgresql/data",
             port: 5432,
+            maxConnections: budget.setting,
+            connections: budget.explain,
             roles: {
                 primary,
                 queue: queue!,

@@ -102,6 +102,7 @@ export class ShredDay extends pulumi.ComponentResource {
                 databases: config.postgres.databases,
                 roles: config.postgres.roles,
                 password: pulumi.secret(config.secrets.postgresPassword),
+                maxConnections: config.postgres.maxConnections,
                 dependsOn: [webReady],
             },
             { parent: this },

@@ -59,7 +59,11 @@ fi
 
 start=$SECONDS
 set +e
-out=$(docker run --rm --pull never --env-file "$ENV_FILE" "$IMAGE" bin/rails "${tasks[@]}" 2>&1)
+if ((${#tasks[@]} == 2)); then
+    out=$(docker run --rm --pull never --env-file "$ENV_FILE" "$IMAGE" bin/rails db:prepare data:migrate 2>&1)
+else
+    out=$(docker run --rm --pull never --env-file "$ENV_FILE" "$IMAGE" bin/rails db:prepare 2>&1)
+fi
 code=$?
 set -e
 if ((code != 0)); then

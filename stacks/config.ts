@@ -271,6 +271,14 @@ export function parseConfig(raw: Record<string, unknown>): StackConfig {
     return derive(result.data);
 }
 
+/** kamal-proxy's minimum version in Kamal 2 (basecamp/kamal lib/kamal/configuration/proxy/boot.rb, MINIMUM_VERSION). */
+export const KAMAL_PROXY_MINIMUM = [0, 9, 0] as const;
+
+function versionBelow(v: number[], min: readonly number[]): boolean {
+    for (let i = 0; i < min.length; i++) if (v[i] !== min[i]) return v[i] < min[i];
+    return false;
+}
+
 /** The checks that span several keys, then the derived values. */
 function derive(c: Parsed): StackConfig {
     const problems: string[] = [];
@@ -397,6 +405,13 @@ function derive(c: Parsed): StackConfig {
     }
     if (primary.endsWith("_queue") || primary.endsWith("_cache") || primary.endsWith("_cable")) {
         problems.push(`${k("postgres.databases[0]")} = ${JSON.stringify(primary)}: the first database is the primary one; put it first`);
+    }
+
+    // kamal-proxy no older than what Kamal itself runs (i12-release, issue 12.10): MINIMUM_VERSION in
+    // basecamp/kamal lib/kamal/configuration/proxy/boot.rb (and proxy/run.rb) is "v0.9.0".
+    const proxyTag = /(^|\/)kamal-proxy:v(\d+)\.(\d+)\.(\d+)$/.exec(c.app.proxyImage);
+    if (proxyTag !== null && versionBelow([Number(proxyTag[2]), Number(proxyTag[3]), Number(proxyTag[4])], KAMAL_PROXY_MINIMUM)) {
+        problems.push(`${k("app.proxyImage")} = ${JSON.stringify(c.app.proxyImage)}: older than kamal-proxy v${KAMAL_PROXY_MINIMUM.join(".")}, the minimum Kamal itself runs; use basecamp/kamal-proxy:v${KAMAL_PROXY_MINIMUM.join(".")} or newer`);
     }
 
     // Postgres connections a release can open (i12-release, issue 12.8): max_connections is set from it.

@@ -1,5 +1,5 @@
 import { connectionBudget, DEFAULT_MAX_CONNECTIONS, envCount } from "../../components/postgresConnections";
-import { parseConfig } from "../../stacks/config";
+import { KAMAL_PROXY_MINIMUM, parseConfig } from "../../stacks/config";
 import { productionConfig, withJobsHosts } from "../support/fixtures";
 import { evaluate } from "../../scripts/evaluate";
 
@@ -45,5 +45,24 @@ describe("Postgres connections a release can open (issue 12.8)", () => {
         const c = productionConfig();
         c.app.env.RAILS_MAX_THREADS = "lots";
         expect(() => parseConfig(c)).toThrow(/shred-day:app.env.RAILS_MAX_THREADS/);
+    });
+});
+
+describe("kamal-proxy pin (issue 12.10)", () => {
+    test("the default pin is at least Kamal's MINIMUM_VERSION (v0.9.0), and an older kamal-proxy is refused with the fix", () => {
+        const c = productionConfig();
+        delete c.app.proxyImage;
+        expect(parseConfig(c).app.proxyImage).toBe("basecamp/kamal-proxy:v0.9.0");
+        expect(KAMAL_PROXY_MINIMUM).toEqual([0, 9, 0]);
+        for (const old of ["basecamp/kamal-proxy:v0.8.7", "basecamp/kamal-proxy:v0.3.0", "registry.example.com/basecamp/kamal-proxy:v0.8.99"]) {
+            const bad = productionConfig();
+            bad.app.proxyImage = old;
+            expect(() => parseConfig(bad)).toThrow(`shred-day:app.proxyImage = ${JSON.stringify(old)}: older than kamal-proxy v0.9.0, the minimum Kamal itself runs; use basecamp/kamal-proxy:v0.9.0 or newer`);
+        }
+        for (const ok of ["basecamp/kamal-proxy:v0.9.0", "basecamp/kamal-proxy:v0.10.1", "basecamp/kamal-proxy:v1.0.0"]) {
+            const good = productionConfig();
+            good.app.proxyImage = ok;
+            expect(parseConfig(good).app.proxyImage).toBe(ok);
+        }
     });
 });

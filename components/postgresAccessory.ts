@@ -25,6 +25,8 @@ export interface PostgresAccessoryArgs {
     initialize: boolean;
     /** postgres.handBack: the rollback of a takeover. Ours is stopped and removed, adoptFrom serves the data again. */
     handBack: boolean;
+    /** max_connections, from components/postgresConnections.ts (i12-release). */
+    maxConnections?: number;
     /** What must exist first (the host joined to the private network). */
     dependsOn: pulumi.Resource[];
 }
@@ -68,10 +70,15 @@ export interface PostgresContainerSpec {
     volumes: { hostPath: string; containerPath: string }[];
     labels: Record<string, string>;
     networks: { name: string; aliases: string[] }[];
+    /** `postgres -c max_connections=N` when set. */
+    command?: string[];
 }
 
-export function postgresContainerSpec(args: Pick<PostgresAccessoryArgs, "image" | "privateIp" | "dataDir" | "mountPath" | "adoptFrom">): PostgresContainerSpec {
+export function postgresContainerSpec(
+    args: Pick<PostgresAccessoryArgs, "image" | "privateIp" | "dataDir" | "mountPath" | "adoptFrom" | "maxConnections">,
+): PostgresContainerSpec {
     return {
+        ...(args.maxConnections === undefined ? {} : { command: ["postgres", "-c", `max_connections=${args.maxConnections}`] }),
         name: POSTGRES_CONTAINER,
         image: args.image,
         ports: postgresPorts(args.privateIp),
@@ -214,6 +221,7 @@ export class PostgresAccessory extends pulumi.ComponentResource {
                 name: spec.name,
                 image: image.imageId,
                 restart: "unless-stopped",
+                ...(spec.command === undefined ? {} : { command: spec.command }),
                 ports: spec.ports,
                 volumes: spec.volumes,
                 ...(spec.networks.length === 0 ? {} : { networksAdvanced: spec.networks }),

@@ -76,7 +76,11 @@ describe("the plan of the production stack file", () => {
         const jobs = byName("shred-day-jobs-<release>");
         expect(jobs).toMatchObject({ host: "shred-day-jobs-ubuntu", published: [], role: "jobs", command: "bin/jobs" });
         expect(jobs.envNames).toContain("JOB_CONCURRENCY");
-        expect(fromFile.containers.find((c) => c.oneOff)?.command).toBe("bin/rails db:prepare");
+        // i12-release: the migrate step runs one of these, by whether the image has data_migrate (db-prepare.sh).
+        expect(fromFile.containers.filter((c) => c.oneOff && c.command?.startsWith("bin/rails")).map((c) => c.command)).toEqual([
+            "bin/rails db:prepare data:migrate",
+            "bin/rails db:prepare",
+        ]);
     });
 
     test("release steps: a topological order of the remote commands by dependsOn, staged", () => {
@@ -86,10 +90,11 @@ describe("the plan of the production stack file", () => {
         const before = (a: string, b: string) => expect(order.indexOf(a)).toBeLessThan(order.indexOf(b));
         before("host-ready-shred-day-web", "release-env-shred-day-web");
         before("postgres-databases", "release-migrate");
-        before("release-migrate", "release-web");
-        before("release-web", "release-jobs-start-shred-day-jobs-ubuntu");
+        // i12-release (issue 12.5): workers first, the web switch last.
+        before("release-migrate", "release-jobs-start-shred-day-jobs-ubuntu");
         before("release-jobs-start-shred-day-jobs-ubuntu", "release-jobs-proof");
         before("release-jobs-proof", "release-jobs-retire-shred-day-jobs-ubuntu");
+        before("release-jobs-retire-shred-day-jobs-ubuntu", "release-web");
         // Every remote command is listed, each once.
         expect(new Set(order).size).toBe(order.length);
         expect(fromFile.steps.filter((s) => s.type === "command").every((s) => s.host !== undefined && s.script !== undefined)).toBe(true);
@@ -137,7 +142,7 @@ describe("the plan comes from the program", () => {
         c.app.image = "ghcr.io/shred-day/shred-day:v2";
         const plan = await planForConfig(c);
         const app = plan.containers.filter((x) => x.role !== undefined || x.oneOff);
-        expect(app.length).toBe(3);
+        expect(app.length).toBe(5); // web, jobs, the data_migrate probe and the two migrate variants (i12-release)
         for (const x of app) expect(x.image).toBe("ghcr.io/shred-day/shred-day:v2");
     });
 

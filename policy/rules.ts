@@ -40,7 +40,7 @@ export interface PolicyResourceLike {
     provider?: { type: string; name: string; props: Record<string, any> };
 }
 
-/** Pack configuration (`--policy-pack-config`), see policy/README section in the repo README. */
+/** Pack configuration (`--policy-pack-config`), see docs/review-and-preview.md. */
 export interface GuardrailConfig {
     /** The stack's `ssh.adminCidrs`. When set, every SSH source must lie inside one of them. */
     adminCidrs?: string[];

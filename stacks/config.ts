@@ -5,6 +5,7 @@
  *
  * Every refusal names the key, the bad value and the fix, all problems at once.
  */
+import { connectionBudget, envCount, MAX_SETTING } from "../components/postgresConnections";
 import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
@@ -97,6 +98,17 @@ const schema = z.strictObject({
             .min(1, "must list at least one jobs host: the web host runs no Solid Queue supervisor, so without one no job runs"),
         /** Clear env for the jobs role only (on top of app.env). */
         env: z.record(envName, oneLine).default({}),
+        /**
+         * Docker stop timeout of a jobs container, in seconds (i12-release). On TERM Solid Queue waits
+         * config.solid_queue.shutdown_timeout (5 s by default) for running jobs, then releases them to
+         * run again from the start; set shutdown_timeout a few seconds BELOW this value.
+         */
+        stopTimeout: z
+            .number()
+            .int("must be a whole number of seconds from 10 to 3600, e.g. 30")
+            .min(10, "must be 10..3600 seconds, above the app's config.solid_queue.shutdown_timeout (5 s by default), e.g. 30")
+            .max(3600, "must be 10..3600 seconds, e.g. 30")
+            .default(30),
     }),
     postgres: z.strictObject({
         image: z
@@ -153,6 +165,10 @@ export interface StackConfig {
         /** Where the image expects its data: /var/lib/postgresql/data before 18, /var/lib/postgresql from 18. */
         mountPath: string;
         port: number;
+        /** max_connections for the Postgres container, from connectionBudget (components/postgresConnections.ts). */
+        maxConnections: number;
+        /** How that number was reached. */
+        connections: string;
         /** Which of `databases` each Rails database config uses. */
         roles: { primary: string; queue: string; cache?: string; cable?: string };
     };
@@ -253,6 +269,14 @@ export function parseConfig(raw: Record<string, unknown>): StackConfig {
     }
     if (problems.length > 0) throw new ConfigError(problems);
     return derive(result.data);
+}
+
+/** kamal-proxy's minimum version in Kamal 2 (basecamp/kamal lib/kamal/configuration/proxy/boot.rb, MINIMUM_VERSION). */
+export const KAMAL_PROXY_MINIMUM = [0, 9, 0] as const;
+
+function versionBelow(v: number[], min: readonly number[]): boolean {
+    for (let i = 0; i < min.length; i++) if (v[i] !== min[i]) return v[i] < min[i];
+    return false;
 }
 
 /** The checks that span several keys, then the derived values. */
@@ -383,6 +407,28 @@ function derive(c: Parsed): StackConfig {
         problems.push(`${k("postgres.databases[0]")} = ${JSON.stringify(primary)}: the first database is the primary one; put it first`);
     }
 
+    // kamal-proxy no older than what Kamal itself runs (i12-release, issue 12.10): MINIMUM_VERSION in
+    // basecamp/kamal lib/kamal/configuration/proxy/boot.rb (and proxy/run.rb) is "v0.9.0".
+    const proxyTag = /(^|\/)kamal-proxy:v(\d+)\.(\d+)\.(\d+)$/.exec(c.app.proxyImage);
+    if (proxyTag !== null && versionBelow([Number(proxyTag[2]), Number(proxyTag[3]), Number(proxyTag[4])], KAMAL_PROXY_MINIMUM)) {
+        problems.push(`${k("app.proxyImage")} = ${JSON.stringify(c.app.proxyImage)}: older than kamal-proxy v${KAMAL_PROXY_MINIMUM.join(".")}, the minimum Kamal itself runs; use basecamp/kamal-proxy:v${KAMAL_PROXY_MINIMUM.join(".")} or newer`);
+    }
+
+    // Postgres connections a release can open (i12-release, issue 12.8): max_connections is set from it.
+    const webEnv = { ...c.app.env, ...c.web.env };
+    const webConcurrency = envCount(webEnv.WEB_CONCURRENCY, 1);
+    const webThreads = envCount(webEnv.RAILS_MAX_THREADS, 3);
+    for (const [name, v] of [["WEB_CONCURRENCY", webConcurrency], ["RAILS_MAX_THREADS", webThreads]] as const) {
+        if (Number.isNaN(v)) {
+            const where = c.web.env[name] !== undefined ? "web.env" : "app.env";
+            problems.push(`${k(`${where}.${name}`)} = ${JSON.stringify(webEnv[name])}: must be a whole number from 1 to 9999 (Postgres connections are counted from it), e.g. 2`);
+        }
+    }
+    const budget = connectionBudget({ jobsHosts: c.jobs.hosts.length, jobConcurrency: c.jobs.concurrency, webConcurrency, webThreads, databases: dbs.length });
+    if (!Number.isNaN(budget.needed) && budget.setting > MAX_SETTING) {
+        problems.push(`${k("jobs")}: this release needs ${budget.needed} Postgres connections (${budget.explain}), which would need max_connections above ${MAX_SETTING}; lower jobs.concurrency, WEB_CONCURRENCY or RAILS_MAX_THREADS, or use fewer jobs hosts`);
+    }
+
     if (problems.length > 0) throw new ConfigError(problems);
 
     const major = Number(/postgres:([0-9]+)/.exec(c.postgres.image)![1]);
@@ -395,6 +441,8 @@ function derive(c: Parsed): StackConfig {
             major,
             mountPath: major >= 18 ? "/var/lib/postgresql" : "/var/lib/postgresql/data",
             port: 5432,
+            maxConnections: budget.setting,
+            connections: budget.explain,
             roles: {
                 primary,
                 queue: queue!,

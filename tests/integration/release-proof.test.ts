@@ -194,7 +194,18 @@ describe("jobs-proof.sh: what proves a release", () => {
         const r = await proof({ JOBS_HOSTS: `${JOBS_1},${startedAt(240)}` });
         console.log(`crash-looping worker:\n${r.stdout}${r.stderr}`);
         expect(r.code).toBe(1);
-        expect(row(r.stderr, JOBS_1)).toMatch(/\sfork\s+1\/2\s.*WORKERS: fewer than JOB_CONCURRENCY=2 workers .* \[7 worker rows under the supervisor: 6 not proven \(re-forked after a crash, or still booting\)\]/);
+        expect(row(r.stderr, JOBS_1)).toMatch(/\sfork\s+1\/2\s.*WORKERS: fewer than JOB_CONCURRENCY=2 workers .* \[7 live worker rows under the supervisor: 6 not proven \(re-forked after a crash, or still booting\)\]/);
+    });
+
+    test("a crashed worker replaced by a fresh fork: RE-FORKED although JOB_CONCURRENCY workers beat (docker test double)", async () => {
+        const sup = await addProcess("Supervisor(fork)", JOBS_1, { createdAgo: 200, beatAgo: 20 });
+        await addProcess("Dispatcher", JOBS_1, { createdAgo: 200, beatAgo: 20, supervisorId: sup });
+        await addProcess("Worker", JOBS_1, { createdAgo: 200, beatAgo: 20, supervisorId: sup });
+        await addProcess("Worker", JOBS_1, { createdAgo: 200, beatAgo: 80, supervisorId: sup }); // beat, then crashed
+        await addFresh("Worker", JOBS_1, sup, 15); // its replacement
+        const r = await proof({ JOBS_HOSTS: `${JOBS_1},${startedAt(240)}` });
+        expect(r.code).toBe(1);
+        expect(row(r.stderr, JOBS_1)).toMatch(/\s2\/2\s.*RE-FORKED: a live worker under the supervisor has not heartbeated yet .* \[3 live worker rows under the supervisor: 1 not proven/);
     });
 
     test("a crash-looping container: several supervisors since the start fail as RESTARTED, even when one of them beat (docker test double)", async () => {

@@ -43,12 +43,13 @@ describe("the plan of the production stack file", () => {
         }
     });
 
-    test("hosts: the adopted web with its configured public IP, new jobs hosts assigned at create; private IPs and types", () => {
+    test("hosts: the adopted web and jobs servers with their configured public IPs; private IPs and types", () => {
         const hosts = section(fromFileText, "Hosts");
         expect(hosts).toMatch(/shred-day-web\s+web\s+91\.99\.62\.190 \(adopted, import CHANGE-ME\)\s+10\.0\.0\.3\s+cpx21/);
-        expect(hosts).toMatch(/shred-day-jobs-ubuntu\s+jobs\s+\(assigned at create\)\s+10\.0\.0\.2\s+cpx21/);
+        expect(hosts).toMatch(/shred-day-jobs-ubuntu\s+jobs\s+CHANGE-ME \(adopted, import CHANGE-ME\)\s+10\.0\.0\.2\s+cpx21/);
         expect(hosts).toMatch(/shred-day-web .*shred-day-web \(FirewallAttachment/);
-        expect(hosts).toMatch(/shred-day-jobs-ubuntu .*shred-day-jobs \(firewallIds at creation\)/);
+        // adopted: the jobs firewall by one attachment, never by an update of the server (tests/unit/adoption.test.ts)
+        expect(hosts).toMatch(/shred-day-jobs-ubuntu .*shred-day-jobs \(FirewallAttachment shred-day-jobs-firewall\)/);
     });
 
     test("firewall matrix: port x source x host; 22 from the admin range on both, 80/443 from anywhere on web only, 5432 nowhere", () => {

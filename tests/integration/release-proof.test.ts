@@ -304,6 +304,15 @@ describe("jobs-proof.sh: web host by exact hostnames", () => {
     });
 });
 
+test("a container with a new jobs host's own hostname is not taken for a web-host container (one engine playing both roles) (docker test double)", async () => {
+    webContainers([...WEB_HOST, { id: "ab00000000000000000000ab", hostname: JOBS_1, running: true, role: "jobs" }]);
+    await healthyJobs(JOBS_1);
+    await healthyJobs(JOBS_2);
+    const r = await proof();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("web host: no live Solid Queue process");
+});
+
 describe("jobs-proof.sh: clock offset", () => {
     test("reports each host's offset range, and fails a host whose clock is ahead or behind past the bound (docker test double)", async () => {
         await healthyJobs(JOBS_1, { beatAgo: 10 }); // in step: newest beat 10 s ago
@@ -388,7 +397,8 @@ describe("jobs-proof.sh: database and docker output is data (issue 11 point 1)",
 describe("jobs-proof.sh: polling and parameters", () => {
     test("passes once the workers register and beat while it polls (docker test double)", async () => {
         const running = proof({ JOBS_HOSTS: `${JOBS_1},${startedAt()}`, TIMEOUT_SECONDS: 15, INTERVAL_SECONDS: 1 });
-        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        // Register only after the proof's first query ran (bounded wait), so it has to poll again.
+        for (let i = 0; i < 100 && !docker.calls().some((c) => c[0] === "exec"); i++) await new Promise((resolve) => setTimeout(resolve, 100));
         await healthyJobs(JOBS_1);
         const r = await running;
         expect(r.code).toBe(0);

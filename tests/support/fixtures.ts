@@ -24,7 +24,10 @@ export const SECRET_VALUES: string[] = [
     "SSH-SECRET-KEY-MATERIAL",
 ];
 
-/** Pulumi.production.yaml as the repository ships it: CHANGE-ME placeholders, no secrets, one jobs host. */
+/**
+ * Pulumi.production.yaml as the repository ships it: CHANGE-ME placeholders, no secrets, one jobs
+ * host. A copy, so the user's edits never change a test: when you change the shipped file, copy it here too.
+ */
 export const SHIPPED_STACK_YAML = `# The production stack: shred-day on Hetzner Cloud.
 # Values starting with CHANGE-ME must be filled in before \`pulumi up\` (the program refuses them).
 # Secrets are not in this file until you set them (README, "Secrets"):
@@ -40,6 +43,7 @@ config:
     ipRange: 10.0.0.0/16
     subnetRange: 10.0.0.0/24
     zone: eu-central
+    importId: CHANGE-ME     # the existing network's id (\`hcloud network list\`): it, its subnet and the web server's attachment are adopted
   shred-day:ssh:
     user: root
     keyNames:
@@ -54,6 +58,7 @@ config:
     serverType: cpx21
     image: ubuntu-24.04
     appHost: shred.day
+    appPort: 80             # Kamal's proxy.app_port (80 unless config/deploy.yml says otherwise)
     env:                    # web role only
       WEB_CONCURRENCY: "2"
   shred-day:jobs:
@@ -63,9 +68,12 @@ config:
     hosts:
       - name: shred-day-jobs-ubuntu
         privateIp: 10.0.0.2
+        importId: CHANGE-ME   # it exists (Kamal deploys to it): \`hcloud server list -o columns=id,name,ipv4\`
+        publicIp: CHANGE-ME   # its public IPv4 (same list): the program checks that importId is this host
   shred-day:postgres:
     image: postgres:16
-    dataDir: /var/lib/shred-day/postgres
+    adoptFrom: CHANGE-ME    # Kamal's accessory container on the web host: \`docker ps --format '{{.Names}} {{.Image}}'\`
+    dataDir: CHANGE-ME      # its cluster's host path: \`docker inspect -f '{{range .Mounts}}{{.Type}} {{.Source}} -> {{.Destination}}{{"\\n"}}{{end}}' <adoptFrom>\`
     user: shred_day
     databases:
       - shred_day_production
@@ -104,6 +112,11 @@ export function productionConfig(): Raw {
     const c = shippedConfig();
     c.ssh.adminCidrs = ["203.0.113.7/32"];
     c.web.importId = "12345678";
+    c.network.importId = "4711";
+    c.jobs.hosts[0].importId = "23456789";
+    c.jobs.hosts[0].publicIp = "203.0.113.20";
+    c.postgres.adoptFrom = "shred-day-db";
+    c.postgres.dataDir = "/root/shred-day-db/data";
     c.app.image = "ghcr.io/shred-day/shred-day:v1";
     c.app.registry.username = "shred-day";
     return { ...c, ...JSON.parse(JSON.stringify(SECRETS)) };
@@ -116,6 +129,8 @@ export function withJobsHosts(n: number, base: Raw = productionConfig()): Raw {
     c.jobs.hosts = Array.from({ length: n }, (_, i) => ({
         name: i === 0 ? "shred-day-jobs-ubuntu" : `shred-day-jobs-${i + 1}`,
         privateIp: `10.0.0.${ips[i]}`,
+        // the first host exists today and is adopted, like in productionConfig()
+        ...(i === 0 && base.jobs.hosts[0]?.importId !== undefined ? { importId: base.jobs.hosts[0].importId, publicIp: base.jobs.hosts[0].publicIp } : {}),
     }));
     return c;
 }

@@ -35,7 +35,7 @@ describe("Postgres accessory on the web host", () => {
         c.postgres.image = image;
         const e = await evaluate(c);
         const [pg] = e.ofType(CONTAINER);
-        expect(pg.inputs.volumes).toEqual([{ hostPath: "/var/lib/shred-day/postgres", containerPath: mountPath }]);
+        expect(pg.inputs.volumes).toEqual([{ hostPath: "/root/shred-day-db/data", containerPath: mountPath }]);
         expect(pg.inputs.removeVolumes).toBe(false);
     });
 

@@ -30,6 +30,10 @@ export interface ReleaseArgs {
     /** `jobs.stopTimeout`: docker stop timeout of a jobs container, above the app's config.solid_queue.shutdown_timeout. */
     jobsStopTimeout: number;
     appHost: string;
+    /** The app's port behind kamal-proxy (Kamal's proxy.app_port). */
+    appPort: number;
+    /** The kamal-proxy service name Kamal used, so the first rollout replaces Kamal's route. */
+    proxyService: string;
     proxyImage: string;
     keepImages: number;
     postgres: { container: string; user: string; queueDatabase: string; ready: pulumi.Resource };
@@ -252,6 +256,8 @@ export class Release extends pulumi.ComponentResource {
                     ENV_FILE: envFilePath("web"),
                     RELEASE: this.webRelease,
                     APP_HOST: args.appHost,
+                    APP_PORT: args.appPort,
+                    PROXY_SERVICE: args.proxyService,
                     PROXY_IMAGE: args.proxyImage,
                     CONTAINER_HOSTNAME: this.webRelease.apply((r) => containerHostname(args.web.name, r)),
                     STOP_TIMEOUT: WEB_STOP_TIMEOUT_SECONDS,

@@ -413,7 +413,8 @@ export function checkPostgresPrivateOnly(r: PolicyResourceLike): string[] {
 /** The adopted or new web server: the host that holds the Postgres data. */
 export function isWebServer(r: PolicyResourceLike): boolean {
     if (r.type !== TYPES.server) return false;
-    return labelsOf(r).role === "web" || (r.opts.ignoreChanges ?? []).includes("sshKeys");
+    // An adopted jobs server has the same adoption signature; its declared labels say jobs.
+    return labelsOf(r).role === "web" || ((r.opts.ignoreChanges ?? []).includes("sshKeys") && labelsOf(r).role !== "jobs");
 }
 
 /**

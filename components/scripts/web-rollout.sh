@@ -52,7 +52,9 @@ done
 [[ -f $ENV_FILE ]] || fail "env file $ENV_FILE is missing: the release's env-file step writes it first."
 
 name="$SERVICE-web-$RELEASE"
-proxy_service="$SERVICE-web"
+# Kamal's name for the role's kamal-proxy service (service-role[-destination]): the same name
+# replaces Kamal's route for APP_HOST instead of adding a second service.
+proxy_service=${PROXY_SERVICE:-$SERVICE-web}
 
 # @include lib/redact.sh
 

@@ -199,7 +199,7 @@ describe("jobs-proof.sh: what proves a release", () => {
         expect(row(r.stderr, JOBS_1)).toMatch(/\sfork\s+1\/2\s.*WORKERS: fewer than JOB_CONCURRENCY=2 workers .* \[7 live worker rows under the supervisor: 6 not proven \(re-forked after a crash, or still booting\)\]/);
     });
 
-    test("a crashed worker replaced by a fresh fork: RE-FORKED although JOB_CONCURRENCY workers beat (docker test double)", async () => {
+    test("a crashed worker replaced by a fresh fork: RE-FORKED although JOB_CONCURRENCY workers beat", async () => {
         const sup = await addProcess("Supervisor(fork)", JOBS_1, { createdAgo: 200, beatAgo: 20 });
         await addProcess("Dispatcher", JOBS_1, { createdAgo: 200, beatAgo: 20, supervisorId: sup });
         await addProcess("Worker", JOBS_1, { createdAgo: 200, beatAgo: 20, supervisorId: sup });
@@ -305,8 +305,8 @@ describe("jobs-proof.sh: web host by exact hostnames", () => {
     });
 });
 
-test("a container with a new jobs host's own hostname is not taken for a web-host container (one engine playing both roles) (docker test double)", async () => {
-    webContainers([...WEB_HOST, { id: "ab00000000000000000000ab", hostname: JOBS_1, running: true, role: "jobs" }]);
+test("a container with a new jobs host's own hostname is not taken for a web-host container (one engine playing both roles)", async () => {
+    await webContainers([...WEB_HOST, { hostname: JOBS_1, running: true, role: "jobs" }]);
     await healthyJobs(JOBS_1);
     await healthyJobs(JOBS_2);
     const r = await proof();
@@ -400,9 +400,12 @@ describe("jobs-proof.sh: database and docker output is data (issue 11 point 1)",
 
 describe("jobs-proof.sh: polling and parameters", () => {
     test("passes once the workers register and beat while it polls", async () => {
+        // Register only after the proof's first query ran (bounded wait), so it has to poll again:
+        // its psql session's end shows in the queue database's session count.
+        const sessions = () => pg.psql(`SELECT sessions FROM pg_stat_database WHERE datname = '${QUEUE_DB}'`);
+        const before = Number(await sessions());
         const running = proof({ JOBS_HOSTS: `${JOBS_1},${startedAt()}`, TIMEOUT_SECONDS: 15, INTERVAL_SECONDS: 1 });
-        // Register only after the proof's first query ran (bounded wait), so it has to poll again.
-        for (let i = 0; i < 100 && !docker.calls().some((c) => c[0] === "exec"); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+        for (let i = 0; i < 100 && Number(await sessions()) <= before; i++) await new Promise((resolve) => setTimeout(resolve, 100));
         await healthyJobs(JOBS_1);
         const r = await running;
         expect(r.code).toBe(0);

@@ -49,7 +49,7 @@ function retire(overrides: ScriptParams = {}): Promise<ScriptRun> {
 const names = async () => (await docker.ok(["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter(Boolean).sort();
 
 describe("jobs-retire.sh: the docker side of the proof, before anything is stopped", () => {
-    test("the new container as jobs-start saw it: the old worker is stopped with docker stop --timeout and removed", async () => {
+    test("the new container as jobs-start saw it: the old worker is stopped with docker stop -t and removed", async () => {
         const facts = await containers();
         const r = await retire(facts);
         expect(r.stderr).toBe("");

@@ -135,7 +135,9 @@ async function dockerFixture(opts: { jobsContainer?: boolean; webHealth?: "healt
         await new Promise((r) => setTimeout(r, 250));
     }
     const jobsName = "shred-day-jobs-0123456789";
-    const haveJobs = (await jobsDocker.run(["inspect", jobsName])).code === 0;
+    const jobsState = await jobsDocker.run(["inspect", "--format", "{{.State.Running}}", jobsName]);
+    if (jobsState.code === 0 && jobsState.stdout.trim() !== "true") await jobsDocker.ok(["rm", "-f", jobsName]);
+    const haveJobs = jobsState.code === 0 && jobsState.stdout.trim() === "true";
     if (opts.jobsContainer === false && haveJobs) await jobsDocker.ok(["rm", "-f", jobsName]);
     if (opts.jobsContainer !== false && !haveJobs) {
         await jobsDocker.ok(["run", "--detach", "--name", jobsName, "--hostname", JOBS_HOSTNAME, "--label", "service=shred-day", "--label", "role=jobs", IMAGE, "bash", "-c", 'echo "jobs line 1"; echo "jobs line 2"; exec sleep 100000']);
@@ -419,7 +421,10 @@ describe("ops logs, console, dbconsole", () => {
         expect(r.err).toContain(`ops: ${JOBS2} did not answer: ssh: connect to host 127.0.0.1 port ${closedPort}: Connection refused`);
     });
 
-    test("logs jobs --follow on several hosts prefixes every line with its host", async () => {
+    test("logs jobs --follow on several hosts prefixes every line with its host (it follows until the container stops)", async () => {
+        // on the real engine --follow lasts as long as the container: this one stops after a few seconds
+        await jobsDocker.ok(["rm", "-f", "shred-day-jobs-0123456789"]);
+        await jobsDocker.ok(["run", "--detach", "--name", "shred-day-jobs-0123456789", "--hostname", JOBS_HOSTNAME, "--label", "service=shred-day", "--label", "role=jobs", IMAGE, "bash", "-c", 'echo "jobs line 1"; echo "jobs line 2"; sleep 4']);
         const r = await ops(["logs", "jobs", "--follow", "--since", "10m", "--stack", "two", "--no-pulumi", "--host-ip", `${JOBS2}=127.0.0.1:${closedPort}`]);
         expect(r.code).toBe(1);
         expect(r.out).toMatch(new RegExp(`^\\[${JOBS}\\] \\S+Z jobs line 1\\n\\[${JOBS}\\] \\S+Z jobs line 2\\n`));

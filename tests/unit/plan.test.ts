@@ -328,7 +328,7 @@ describe("npm run plan on the user's own Pulumi.production.yaml", () => {
 describe("the plan's output: a summary, whole step descriptions, set-up apart from the release, one chain length", () => {
     test("a summary line under the title: hosts, firewall rules, containers, steps, the longest chain", () => {
         expect(fromFileText.split("\n")[2]).toBe(summaryLine(fromFile));
-        expect(summaryLine(fromFile)).toBe("Summary: 2 hosts, 6 firewall rules, 7 containers, 15 steps (6 host and Postgres, 9 release); longest chain 10 steps");
+        expect(summaryLine(fromFile)).toBe("Summary: 2 hosts, 6 firewall rules, 7 containers, 16 steps (7 host and Postgres, 9 release); longest chain 11 steps");
     });
 
     test("step descriptions are whole sentences, never cut (no ellipsis, each ends with a period)", () => {

@@ -194,7 +194,18 @@ describe("jobs-proof.sh: what proves a release", () => {
         const r = await proof({ JOBS_HOSTS: `${JOBS_1},${startedAt(240)}` });
         console.log(`crash-looping worker:\n${r.stdout}${r.stderr}`);
         expect(r.code).toBe(1);
-        expect(row(r.stderr, JOBS_1)).toMatch(/\sfork\s+1\/2\s.*WORKERS: fewer than JOB_CONCURRENCY=2 workers .* \[7 worker rows under the supervisor: 6 not proven \(re-forked after a crash, or still booting\)\]/);
+        expect(row(r.stderr, JOBS_1)).toMatch(/\sfork\s+1\/2\s.*WORKERS: fewer than JOB_CONCURRENCY=2 workers .* \[7 live worker rows under the supervisor: 6 not proven \(re-forked after a crash, or still booting\)\]/);
+    });
+
+    test("a crashed worker replaced by a fresh fork: RE-FORKED although JOB_CONCURRENCY workers beat (docker test double)", async () => {
+        const sup = await addProcess("Supervisor(fork)", JOBS_1, { createdAgo: 200, beatAgo: 20 });
+        await addProcess("Dispatcher", JOBS_1, { createdAgo: 200, beatAgo: 20, supervisorId: sup });
+        await addProcess("Worker", JOBS_1, { createdAgo: 200, beatAgo: 20, supervisorId: sup });
+        await addProcess("Worker", JOBS_1, { createdAgo: 200, beatAgo: 80, supervisorId: sup }); // beat, then crashed
+        await addFresh("Worker", JOBS_1, sup, 15); // its replacement
+        const r = await proof({ JOBS_HOSTS: `${JOBS_1},${startedAt(240)}` });
+        expect(r.code).toBe(1);
+        expect(row(r.stderr, JOBS_1)).toMatch(/\s2\/2\s.*RE-FORKED: a live worker under the supervisor has not heartbeated yet .* \[3 live worker rows under the supervisor: 1 not proven/);
     });
 
     test("a crash-looping container: several supervisors since the start fail as RESTARTED, even when one of them beat (docker test double)", async () => {
@@ -293,6 +304,15 @@ describe("jobs-proof.sh: web host by exact hostnames", () => {
     });
 });
 
+test("a container with a new jobs host's own hostname is not taken for a web-host container (one engine playing both roles) (docker test double)", async () => {
+    webContainers([...WEB_HOST, { id: "ab00000000000000000000ab", hostname: JOBS_1, running: true, role: "jobs" }]);
+    await healthyJobs(JOBS_1);
+    await healthyJobs(JOBS_2);
+    const r = await proof();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("web host: no live Solid Queue process");
+});
+
 describe("jobs-proof.sh: clock offset", () => {
     test("reports each host's offset range, and fails a host whose clock is ahead or behind past the bound (docker test double)", async () => {
         await healthyJobs(JOBS_1, { beatAgo: 10 }); // in step: newest beat 10 s ago
@@ -377,7 +397,8 @@ describe("jobs-proof.sh: database and docker output is data (issue 11 point 1)",
 describe("jobs-proof.sh: polling and parameters", () => {
     test("passes once the workers register and beat while it polls (docker test double)", async () => {
         const running = proof({ JOBS_HOSTS: `${JOBS_1},${startedAt()}`, TIMEOUT_SECONDS: 15, INTERVAL_SECONDS: 1 });
-        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        // Register only after the proof's first query ran (bounded wait), so it has to poll again.
+        for (let i = 0; i < 100 && !docker.calls().some((c) => c[0] === "exec"); i++) await new Promise((resolve) => setTimeout(resolve, 100));
         await healthyJobs(JOBS_1);
         const r = await running;
         expect(r.code).toBe(0);

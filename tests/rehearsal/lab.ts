@@ -32,6 +32,13 @@ export const OPERATOR_IP = "192.0.2.254";
 export const DOCKER_CIDR = "172.16.0.0/12";
 const REMOTE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const CGROUP_ROOT = "/sys/fs/cgroup";
+/** cloud-init's record of a finished boot (/run/cloud-init): `cloud-init status --wait` says done at once. */
+const CLOUD_INIT_RESULT = JSON.stringify({ v1: { datasource: "DataSourceNone", errors: [] } });
+const CLOUD_INIT_STATUS = JSON.stringify({
+    v1: Object.fromEntries(
+        ["init-local", "init", "modules-init", "modules-config", "modules-final"].map((stage, i) => [stage, { errors: [], start: i + 0.5, finished: i + 1 }]),
+    ),
+});
 
 export interface LabHostSpec {
     name: string;
@@ -117,15 +124,6 @@ async function ok(file: string, args: string[], opts: { stdin?: string; timeoutM
 
 function sleep(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms));
-}
-
-function pidAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch {
-        return false;
-    }
 }
 
 /** Pids whose network namespace is `ns` (ip netns pids). */
@@ -407,11 +405,12 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
             opts.hosts.map(async (spec, i) => {
                 const ns = nsOf(i);
                 const hdir = path.join(dir, spec.name);
-                for (const sub of ["etc.up", "etc.work", "varlib.up", "varlib.work", "root.up", "root.work", "docker", "exec"]) {
+                for (const sub of ["etc.up", "etc.work", "varlib.up", "varlib.work", "root.up", "root.work", "run.up", "run.work", "docker", "exec"]) {
                     fs.mkdirSync(path.join(hdir, sub), { recursive: true });
                 }
                 // The holder: a process in the host's netns with a private mount namespace where /etc,
-                // /var/lib and /root are overlays written to hdir. sshd and dockerd join it.
+                // /var/lib, /root and /run are overlays written to hdir. sshd and dockerd join it.
+                // cloud-init has finished on every host, as on a booted server (host-ready waits for it).
                 const ov = (target: string, key: string) =>
                     `mount -t overlay overlay -o lowerdir=${target},upperdir=${hdir}/${key}.up,workdir=${hdir}/${key}.work ${target}`;
                 const holder = spawn(
@@ -427,7 +426,8 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
                         "--",
                         "bash",
                         "-c",
-                        `set -e; ${ov("/etc", "etc")}; ${ov("/var/lib", "varlib")}; ${ov("/root", "root")}; ` +
+                        `set -e; ${ov("/etc", "etc")}; ${ov("/var/lib", "varlib")}; ${ov("/root", "root")}; ${ov("/run", "run")}; ` +
+                            `mkdir -p /run/cloud-init; echo '${CLOUD_INIT_RESULT}' >/run/cloud-init/result.json; echo '${CLOUD_INIT_STATUS}' >/run/cloud-init/status.json; ` +
                             `echo ${spec.name} >/etc/hostname; hostname ${spec.name}; echo ready; exec sleep infinity # ${dir}`,
                     ],
                     { stdio: ["ignore", "pipe", "pipe"] },

@@ -124,8 +124,11 @@ async function loadImages(lab: Lab, src: ImageSource, tags: string[]): Promise<v
  * Starts a private dockerd of tests/support for the build/cache and stops it again.
  */
 export async function imagesFromSupport(dir: string, log: (l: string) => void): Promise<ImageSource> {
-    // Loaded lazily: tests/support/docker.ts is helper i9's (issue 9).
-    const support = require("../support/docker") as typeof import("../support/docker");
+    // tests/support/docker.ts (issue 9): its private dockerd builds the images or loads them from its cache.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const support = require("../support/docker") as {
+        startDocker(): Promise<{ image(name: string): Promise<string>; ok(args: string[], o?: { timeoutMs?: number }): Promise<string>; stop(): Promise<void> }>;
+    };
     const t0 = Date.now();
     const docker = await support.startDocker();
     try {

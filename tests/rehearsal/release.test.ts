@@ -7,6 +7,7 @@
  * Figures go to REHEARSAL_FIGURES (npm run rehearse prints them).
  */
 import { containerHostname } from "../../components/release";
+import { SECRETS } from "../support/fixtures";
 import { valueOf } from "../../scripts/evaluate";
 import { UpResult } from "./driver";
 import { renderFigures, saveFigures, UpFigures, upFigures } from "./figures";
@@ -22,7 +23,7 @@ const log = (l: string) => {
 };
 
 beforeAll(async () => {
-    r = await startRehearsal({ tags: ["v1", "v2"], log });
+    r = await startRehearsal({ tags: ["v1", "v2", "v3"], log });
 }, 1_200_000);
 
 afterAll(async () => {
@@ -96,17 +97,21 @@ test("a no-op up runs zero commands", async () => {
     figures.push(await upFigures("no-op up", r, up));
 });
 
-test("second release under load: zero failed requests, the new release serves after the switch, every job runs exactly once, old workers stop only after the proof", async () => {
+/**
+ * A release of `tag` while a bounded client loop sends requests through the proxy and jobs keep
+ * arriving: zero failed requests, only the new release answers once it has, every job runs
+ * exactly once, and the old workers stop only after the proof.
+ */
+async function releaseUnderLoad(tag: string, label: string): Promise<UpResult> {
     await installClaimLog(r);
-    const before = await enqueue(r, "before-v2", 20);
+    const before = await enqueue(r, `before-${tag}`, 20);
     const loop = r.requests({ maxRequests: 20_000, maxSeconds: 600, intervalMs: 20, concurrency: 2 });
-    const upPromise = r.driver.up(r.config("v2"));
-    // Jobs keep arriving during the release.
+    const upPromise = r.driver.up(r.config(tag));
     let upDone = false;
-    upPromise.finally(() => (upDone = true));
+    void upPromise.finally(() => (upDone = true));
     const during: number[] = [];
     for (let i = 0; i < 600 && !upDone; i++) {
-        during.push(...(await enqueue(r, "during-v2", 2)));
+        during.push(...(await enqueue(r, `during-${tag}`, 2)));
         await new Promise((res) => setTimeout(res, 500));
     }
     const up = await upPromise;
@@ -120,11 +125,11 @@ test("second release under load: zero failed requests, the new release serves af
     expect(results.filter((x) => x.status !== 200)).toEqual([]);
     const firstNew = results.findIndex((x) => x.body.includes(`host=${newHost}`));
     expect(firstNew).toBeGreaterThan(0);
-    expect(results.slice(firstNew).filter((x) => !x.body.includes(`release=v2 host=${newHost}`))).toEqual([]);
+    expect(results.slice(firstNew).filter((x) => !x.body.includes(`release=${tag} host=${newHost}`))).toEqual([]);
 
     // Every job enqueued before and during the release completes exactly once.
-    const fate = await waitFinished(r, "before-v2", 60_000);
-    const fateDuring = await waitFinished(r, "during-v2", 60_000);
+    const fate = await waitFinished(r, `before-${tag}`, 60_000);
+    const fateDuring = await waitFinished(r, `during-${tag}`, 60_000);
     expect(before.length).toBe(20);
     expect(during.length).toBeGreaterThan(0);
     for (const j of [...fate, ...fateDuring]) {
@@ -136,8 +141,13 @@ test("second release under load: zero failed requests, the new release serves af
     const retires = up.runs.filter((x) => x.name.includes("jobs-retire"));
     expect(retires.length).toBe(r.jobs.length);
     for (const x of retires) expect(x.start).toBeGreaterThanOrEqual(proof.end);
-    await expectConverged(up, "v2");
-    figures.push(await upFigures("second release (v2) under load", r, up, results, (b) => b.includes(`host=${newHost}`), results[firstNew].t));
+    await expectConverged(up, tag);
+    figures.push(await upFigures(label, r, up, results, (b) => b.includes(`host=${newHost}`), results[firstNew].t));
+    return up;
+}
+
+test("second release under load: zero failed requests, the new release serves after the switch, every job runs exactly once, old workers stop only after the proof", async () => {
+    await releaseUnderLoad("v2", "second release (v2) under load");
 });
 
 test("a concurrency change runs only the jobs steps", async () => {
@@ -155,4 +165,43 @@ test("a concurrency change runs only the jobs steps", async () => {
     expect([webAfter.name, webAfter.startedAt]).toEqual([webBefore.name, webBefore.startedAt]);
     await expectConverged(up, "v2");
     figures.push(await upFigures("concurrency 2 -> 3", r, up));
+});
+
+test("db:prepare fails: the old release keeps serving, up fails with the redacted output; a corrected up converges", async () => {
+    const webBefore = (await r.containers(r.web)).find((c) => c.role === "web")!;
+    const jobsBefore = await Promise.all(r.jobs.map(async (h) => (await r.containers(h)).find((c) => c.role === "jobs")!));
+    const loop = r.requests({ maxRequests: 5_000, maxSeconds: 300, intervalMs: 50 });
+    const bad = await r.driver.up(r.config("v3", (c) => (c.app.env.STANDIN_DB_PREPARE = "fail")));
+    const results = await loop.stop();
+    expect(bad.ok).toBe(false);
+    expect(bad.failed.map((f) => f.name)).toEqual(["release-migrate"]);
+    // Nothing after the migration started; the old web and workers still run and serve.
+    expect(bad.notStarted.filter((n) => /release-(web|jobs-)/.test(n)).length).toBeGreaterThanOrEqual(1 + 2 * r.jobs.length);
+    expect(results.filter((x) => x.status !== 200)).toEqual([]);
+    expect((await r.containers(r.web)).find((c) => c.role === "web")).toMatchObject({ name: webBefore.name, running: true, startedAt: webBefore.startedAt });
+    for (const [i, h] of r.jobs.entries()) {
+        expect((await r.containers(h)).filter((c) => c.role === "jobs")).toEqual([expect.objectContaining({ name: jobsBefore[i].name, running: true })]);
+    }
+    // The migration's output is in the error, with the database password redacted.
+    expect(bad.error).toContain("bin/rails aborted!");
+    expect(bad.error).toContain("db-prepare: FAILED");
+    expect(bad.error).not.toContain(SECRETS.postgresPassword);
+    expect(bad.error).toMatch(/\[(value|password) (of|in) DATABASE_URL\]/);
+
+    const fixed = await r.driver.up(r.config("v3"));
+    expectOk(fixed);
+    expect(fixed.runs.map((x) => x.name)).toContain("release-migrate");
+    await expectConverged(fixed, "v3");
+    figures.push(await upFigures("db:prepare fails (v3)", r, bad, results));
+    figures.push(await upFigures("corrected up (v3)", r, fixed));
+});
+
+test("rollback to the previous image: no pull, and the guarantees of a release", async () => {
+    const up = await releaseUnderLoad("v2", "rollback to v2 under load");
+    const pulls = up.runs.filter((x) => x.name.includes("release-pull"));
+    expect(pulls.length).toBe(1 + r.jobs.length);
+    for (const p of pulls) {
+        expect(p.stdout).toContain("is already present; no pull");
+        expect(p.stdout).not.toContain("logged in");
+    }
 });

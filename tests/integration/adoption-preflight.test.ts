@@ -101,6 +101,7 @@ describe("postgres-preflight.sh on a real engine", () => {
     test.each([
         ["on-private", `${PRIVATE_IP}:5432:5432`, "10.0.0.3:5432"],
         ["on-any", "5432:5432", "*:5432"],
+        ["on-ipv6-any", "[::]:5432:5432", ":::5432"],
         // Docker expands a range into one binding per port: the one on 5432 is named
         ["by-range", `${PRIVATE_IP}:5430-5434:6430-6434`, "10.0.0.3:5432"],
     ])("a container publishing 5432 (%s, %s): refused, named, left running", async (name, publish, shown) => {

@@ -27,6 +27,7 @@ import * as path from "path";
 import { scriptCommand, ScriptParams } from "../../components/remote";
 import { onCleanup } from "./cleanup";
 import { startDocker, TestDocker, DOCKER_START_TIMEOUT_MS } from "./docker";
+import { POSTGRES_LABELS } from "../../components/postgresAccessory";
 
 /** The password of the `shred_day` superuser role in every TestPostgres cluster. */
 export const TEST_PG_PASSWORD = "TestPassword123";
@@ -615,6 +616,8 @@ async function startContainerPostgres(docker: TestDocker, privateIp: string): Pr
     await docker.ok([
         "run", "--detach", "--name", TEST_PG_CONTAINER, "--restart", "unless-stopped",
         "--publish", `${privateIp}:5432:5432`,
+        // the program's own Postgres container is told apart by these labels, not by its name (issue 10)
+        ...Object.entries(POSTGRES_LABELS).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
         "--env", `POSTGRES_USER=${TEST_PG_USER}`, "--env", `POSTGRES_PASSWORD=${TEST_PG_PASSWORD}`, "--env", "POSTGRES_DB=postgres",
         image, "postgres", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=100",
     ]);

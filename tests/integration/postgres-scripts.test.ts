@@ -6,11 +6,9 @@
  * Tests assert on the engine's real state (docker ps/inspect) and on the database.
  */
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { scriptCommand, ScriptParams } from "../../components/remote";
 import { TestDocker } from "../support/docker";
-import { ContainerPostgres, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost, testSshAccount } from "../support/integration";
+import { ContainerPostgres, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost, testScratchDir, testSshAccount } from "../support/integration";
 
 jest.setTimeout(90_000);
 
@@ -28,7 +26,7 @@ beforeAll(async () => {
     host = await startRemoteHost();
     ({ pg, docker } = host);
     appImage = await docker.image("app");
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-pgscripts-"));
+    scratch = testScratchDir("pgscripts", { forSessions: true });
     // the scripts run as the unprivileged ssh user: it owns the data dirs it is asked to check
     const { uid, gid } = testSshAccount();
     fs.chownSync(scratch, uid, gid);

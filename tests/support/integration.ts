@@ -28,7 +28,7 @@ import { scriptCommand, ScriptParams } from "../../components/remote";
 import { onCleanup } from "./cleanup";
 import { startDocker, TestDocker, DOCKER_START_TIMEOUT_MS } from "./docker";
 
-/** The password of the `shred_day` superuser role in every TestPostgres cluster. */
+/** The password of the `shred_day` superuser role (POSTGRES_USER) of every test Postgres container. */
 export const TEST_PG_PASSWORD = "TestPassword123";
 /** The role the clusters create for the scripts (a superuser, like the official image's POSTGRES_USER). */
 export const TEST_PG_USER = "shred_day";
@@ -169,6 +169,21 @@ export function freePort(): Promise<number> {
 
 function makeTempDir(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), `shred-day-${prefix}-`));
+}
+
+/**
+ * A scratch dir for a test file, removed at exit and on SIGINT/SIGTERM/SIGHUP too (cleanup.ts),
+ * not only by the file's afterAll. `forSessions`: owned by TEST_SSH_USER, so the scripts run
+ * over the test sshd can write in it.
+ */
+export function testScratchDir(prefix: string, opts: { forSessions?: boolean } = {}): string {
+    const dir = makeTempDir(prefix);
+    onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+    if (opts.forSessions) {
+        const { uid, gid } = testSshAccount();
+        fs.chownSync(dir, uid, gid);
+    }
+    return dir;
 }
 
 /** Everything started by this process is undone on exit, failure and signals (cleanup.ts). */
@@ -439,7 +454,7 @@ export const TEST_PRIVATE_IP = "10.0.0.3";
 /** Name of the Postgres container startRemoteHost runs (the accessory's default name). */
 export const TEST_PG_CONTAINER = "shred-day-postgres";
 
-/** Anything with psql + createDatabase: the Postgres container (or a local TestPostgres). */
+/** Anything with psql + createDatabase (the Postgres container). */
 export interface SqlTarget {
     psql(sql: string, db?: string): Promise<string>;
     createDatabase(name: string): Promise<void>;

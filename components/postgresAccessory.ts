@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "crypto";
 import { connectionTo, remoteStep, SshAccess } from "./remote";
 
 export interface PostgresAccessoryArgs {
@@ -18,11 +19,35 @@ export interface PostgresAccessoryArgs {
     databases: string[];
     roles: { primary: string; queue: string; cache?: string; cable?: string };
     password: pulumi.Output<string>;
+    /** Kamal's accessory container to take over (postgres.adoptFrom): dumped, stopped for good, then ours starts on its data. */
+    adoptFrom?: string;
+    /** postgres.initialize: only then may the preflight accept an empty dataDir. */
+    initialize: boolean;
+    /** postgres.handBack: the rollback of a takeover. Ours is stopped and removed, adoptFrom serves the data again. */
+    handBack: boolean;
+    /** max_connections, from components/postgresConnections.ts (i12-release). */
+    maxConnections?: number;
     /** What must exist first (the host joined to the private network). */
     dependsOn: pulumi.Resource[];
 }
 
 export const POSTGRES_CONTAINER = "shred-day-postgres";
+/**
+ * How the scripts tell our container from any other (components/scripts/lib/pg-containers.sh):
+ * by labels, never by name (Kamal names an accessory called `postgres` shred-day-postgres too).
+ */
+export const POSTGRES_LABELS: Record<string, string> = {
+    service: "shred-day",
+    role: "postgres",
+    "shred-day.part": "postgres",
+    "managed-by": "pulumi",
+};
+/** Kamal's docker network: its web containers reach the accessory there by its name. */
+export const KAMAL_NETWORK = "kamal";
+/** Where the takeover writes its pg_dumpall (root-only). */
+export const DUMP_DIR = "/var/backups/shred-day";
+/** Seconds Postgres gets to shut down cleanly on SIGTERM. */
+export const STOP_TIMEOUT_SECONDS = 120;
 export const POSTGRES_PORT = 5432;
 /** How long the readiness step waits for Postgres before failing `pulumi up`. */
 export const READY_TIMEOUT_SECONDS = 180;
@@ -37,17 +62,51 @@ export function postgresPorts(privateIp: string): docker.types.input.ContainerPo
     return [{ internal: POSTGRES_PORT, external: POSTGRES_PORT, ip: privateIp, protocol: "tcp" }];
 }
 
+/** The non-secret parts of our container: any change to them creates it anew, so they trigger the preflight and the takeover. */
+export interface PostgresContainerSpec {
+    name: string;
+    image: string;
+    ports: docker.types.input.ContainerPort[];
+    volumes: { hostPath: string; containerPath: string }[];
+    labels: Record<string, string>;
+    networks: { name: string; aliases: string[] }[];
+    /** `postgres -c max_connections=N` when set. */
+    command?: string[];
+}
+
+export function postgresContainerSpec(
+    args: Pick<PostgresAccessoryArgs, "image" | "privateIp" | "dataDir" | "mountPath" | "adoptFrom" | "maxConnections">,
+): PostgresContainerSpec {
+    return {
+        ...(args.maxConnections === undefined ? {} : { command: ["postgres", "-c", `max_connections=${args.maxConnections}`] }),
+        name: POSTGRES_CONTAINER,
+        image: args.image,
+        ports: postgresPorts(args.privateIp),
+        volumes: [{ hostPath: args.dataDir, containerPath: args.mountPath }],
+        labels: POSTGRES_LABELS,
+        // Kamal's web container reaches the accessory by its name on the kamal network: ours takes it over as an alias.
+        networks: args.adoptFrom === undefined ? [] : [{ name: KAMAL_NETWORK, aliases: [args.adoptFrom] }],
+    };
+}
+
 /**
  * The Postgres accessory on the web host: published on the private address only, its
  * cluster in `dataDir` (reused, never re-initialised), and every configured database present.
  *
- * Order: preflight (refuses a major-version mismatch and a container already holding the port
- * or the data dir; creates the dir) -> container -> ready (pg_isready on the private address,
- * bounded) -> databases (idempotent CREATE DATABASE, password by stdin).
+ * Order: image pull -> preflight (read-only: refuses a major-version mismatch, an empty dataDir
+ * without `initialize`, adoptFrom's data elsewhere, another container on the data or the port)
+ * -> takeover (adoptFrom only: dump, stop it for good) -> container -> ready (pg_isready on the
+ * private address, bounded) -> databases (idempotent CREATE DATABASE, password by stdin).
+ * The preflight and the takeover carry everything the container is made of as triggers, so
+ * they run again whenever it is created or replaced.
+ *
+ * `handBack` is the way back: no container is declared (this `up` deletes ours from the host
+ * and the state), and the hand-back step stops ours, then starts adoptFrom on the same data.
  */
 export class PostgresAccessory extends pulumi.ComponentResource {
-    readonly container: docker.Container;
-    /** The last step: when it is done, every database exists and accepts the app's password. */
+    /** Ours; undefined after a hand back. */
+    readonly container?: docker.Container;
+    /** The last step: when it is done, every database exists and accepts the app's password (or, handed back, adoptFrom serves). */
     readonly ready: pulumi.Resource;
     readonly host: string;
     readonly port: number;
@@ -59,16 +118,29 @@ export class PostgresAccessory extends pulumi.ComponentResource {
         this.host = args.privateIp;
         this.port = POSTGRES_PORT;
         const connection = connectionTo(args.hostPublicIp, args.ssh);
+        const url = (db: string) => args.password.apply((p) => databaseUrl(args.user, p, args.privateIp, db));
+        const urls: Record<string, pulumi.Output<string>> = {
+            DATABASE_URL: url(args.roles.primary),
+            QUEUE_DATABASE_URL: url(args.roles.queue),
+        };
+        if (args.roles.cache) urls.CACHE_DATABASE_URL = url(args.roles.cache);
+        if (args.roles.cable) urls.CABLE_DATABASE_URL = url(args.roles.cable);
+        this.urls = pulumi.secret(pulumi.all(urls));
 
-        const preflight = remoteStep(
-            `${name}-preflight`,
-            {
-                connection,
-                script: "postgres-preflight",
-                params: { DATA_DIR: args.dataDir, PG_MAJOR: args.major, PRIVATE_IP: args.privateIp, CONTAINER: POSTGRES_CONTAINER, IMAGE: args.image },
-            },
-            { parent: this, dependsOn: args.dependsOn },
-        );
+        if (args.handBack) {
+            // The way back from a takeover: ours stops, adoptFrom serves the same data again.
+            this.ready = remoteStep(
+                `${name}-handback`,
+                {
+                    connection,
+                    script: "postgres-handback",
+                    params: { ADOPT_FROM: args.adoptFrom!, DATA_DIR: args.dataDir, PG_MAJOR: args.major, CONTAINER: POSTGRES_CONTAINER, STOP_TIMEOUT: STOP_TIMEOUT_SECONDS },
+                },
+                { parent: this, dependsOn: args.dependsOn },
+            );
+            this.registerOutputs({ host: this.host, port: this.port, urls: this.urls });
+            return;
+        }
 
         const provider = new docker.Provider(
             `${name}-docker`,
@@ -87,26 +159,73 @@ export class PostgresAccessory extends pulumi.ComponentResource {
         const image = new docker.RemoteImage(
             `${name}-image`,
             // keepLocally: the previous image stays on the host, so going back needs no pull.
+            // A pull changes no container: it may come before the preflight, whose triggers need its id.
             { name: args.image, keepLocally: true },
-            { parent: this, provider, dependsOn: [preflight] },
+            { parent: this, provider, dependsOn: args.dependsOn },
         );
+
+        const spec = postgresContainerSpec(args);
+        // POSTGRES_* act only on an empty data dir (first init); an existing cluster keeps its own.
+        const envs = pulumi.secret(
+            pulumi.interpolate`${args.password}`.apply((password) => [`POSTGRES_USER=${args.user}`, `POSTGRES_PASSWORD=${password}`, `POSTGRES_DB=${args.roles.primary}`]),
+        );
+        // Everything the container is made of: a change creates it anew, so the checks run again first.
+        // The env (the password) counts too, as a digest (still secret in the state): never the value itself.
+        const envsDigest = pulumi.secret(envs.apply((e) => crypto.createHash("sha256").update(e.join("\n")).digest("hex")));
+        const containerTriggers = [JSON.stringify(spec), image.imageId, envsDigest];
+
+        const preflight = remoteStep(
+            `${name}-preflight`,
+            {
+                connection,
+                script: "postgres-preflight",
+                params: {
+                    DATA_DIR: args.dataDir,
+                    PG_MAJOR: args.major,
+                    PRIVATE_IP: args.privateIp,
+                    CONTAINER: POSTGRES_CONTAINER,
+                    IMAGE: args.image,
+                    ADOPT_FROM: args.adoptFrom ?? "",
+                    INITIALIZE: args.initialize,
+                },
+                triggers: containerTriggers,
+            },
+            { parent: this, dependsOn: args.dependsOn },
+        );
+
+        const takeover =
+            args.adoptFrom === undefined
+                ? undefined
+                : remoteStep(
+                      `${name}-takeover`,
+                      {
+                          connection,
+                          script: "postgres-takeover",
+                          params: {
+                              ADOPT_FROM: args.adoptFrom,
+                              DATA_DIR: args.dataDir,
+                              PG_MAJOR: args.major,
+                              CONTAINER: POSTGRES_CONTAINER,
+                              DUMP_DIR,
+                              NETWORK: KAMAL_NETWORK,
+                              STOP_TIMEOUT: STOP_TIMEOUT_SECONDS,
+                          },
+                          triggers: containerTriggers,
+                      },
+                      { parent: this, dependsOn: [preflight] },
+                  );
 
         this.container = new docker.Container(
             `${name}-container`,
             {
-                name: POSTGRES_CONTAINER,
+                name: spec.name,
                 image: image.imageId,
                 restart: "unless-stopped",
-                ports: postgresPorts(args.privateIp),
-                volumes: [{ hostPath: args.dataDir, containerPath: args.mountPath }],
-                // POSTGRES_* act only on an empty data dir (first init); an existing cluster keeps its own.
-                envs: pulumi.secret(
-                    pulumi.interpolate`${args.password}`.apply((password) => [
-                        `POSTGRES_USER=${args.user}`,
-                        `POSTGRES_PASSWORD=${password}`,
-                        `POSTGRES_DB=${args.roles.primary}`,
-                    ]),
-                ),
+                ...(spec.command === undefined ? {} : { command: spec.command }),
+                ports: spec.ports,
+                volumes: spec.volumes,
+                ...(spec.networks.length === 0 ? {} : { networksAdvanced: spec.networks }),
+                envs,
                 healthcheck: {
                     tests: ["CMD", "pg_isready", "-h", args.privateIp, "-U", args.user],
                     interval: "10s",
@@ -115,18 +234,16 @@ export class PostgresAccessory extends pulumi.ComponentResource {
                     startPeriod: "30s",
                 },
                 // Postgres shuts down cleanly on SIGTERM when given the time.
-                destroyGraceSeconds: 120,
-                stopTimeout: 120,
+                destroyGraceSeconds: STOP_TIMEOUT_SECONDS,
+                stopTimeout: STOP_TIMEOUT_SECONDS,
                 mustRun: true,
                 // The data is a host bind mount: removing the container never removes it.
                 removeVolumes: false,
-                labels: [
-                    { label: "service", value: "shred-day" },
-                    { label: "role", value: "postgres" },
-                ],
+                labels: Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
             },
             // A fixed name and port cannot be held by two containers: the old one goes first.
-            { parent: this, provider, dependsOn: [preflight], deleteBeforeReplace: true },
+            // Created only after the preflight and (adoptFrom) the takeover have stopped the old accessory.
+            { parent: this, provider, dependsOn: [takeover ?? preflight], deleteBeforeReplace: true },
         );
 
         const waitReady = remoteStep(
@@ -152,15 +269,6 @@ export class PostgresAccessory extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [waitReady] },
         );
-
-        const url = (db: string) => args.password.apply((p) => databaseUrl(args.user, p, args.privateIp, db));
-        const urls: Record<string, pulumi.Output<string>> = {
-            DATABASE_URL: url(args.roles.primary),
-            QUEUE_DATABASE_URL: url(args.roles.queue),
-        };
-        if (args.roles.cache) urls.CACHE_DATABASE_URL = url(args.roles.cache);
-        if (args.roles.cable) urls.CABLE_DATABASE_URL = url(args.roles.cable);
-        this.urls = pulumi.secret(pulumi.all(urls));
 
         this.registerOutputs({ host: this.host, port: this.port, urls: this.urls });
     }

@@ -34,6 +34,7 @@ export function withStandIns(file: StackFile): StandIns {
     const display: [string, string][] = [];
     const secretStandIns: string[] = [];
     const key = (path: string) => `${NAMESPACE}:${path}`;
+    let importIds = 0; // each placeholder hcloud id gets its own numeric stand-in
 
     // Encrypted leaves inside values (e.g. appSecrets.RAILS_MASTER_KEY set with --path), and placeholders.
     const walk = (value: unknown, path: string): unknown => {
@@ -48,9 +49,13 @@ export function withStandIns(file: StackFile): StandIns {
             const cidr = /ssh\.adminCidrs\[(\d+)\]$/.exec(path);
             const standIn = cidr
                 ? `198.51.100.${Number(cidr[1]) + 1}/32`
-                : path === "web.importId"
-                  ? "900000001"
-                  : value.split(PLACEHOLDER).join(PLACEHOLDER.toLowerCase());
+                : path.endsWith("importId")
+                  ? String(900000001 + importIds++)
+                  : /jobs\.hosts\[(\d+)\]\.publicIp$/.test(path)
+                    ? `203.0.113.${200 + Number(/\[(\d+)\]/.exec(path)![1])}`
+                  : path === "postgres.dataDir"
+                    ? "/change-me"
+                    : value.split(PLACEHOLDER).join(PLACEHOLDER.toLowerCase());
             display.push([standIn, value]);
             return standIn;
         }
@@ -63,10 +68,12 @@ export function withStandIns(file: StackFile): StandIns {
     for (const k of Object.keys(raw)) raw[k] = walk(raw[k], k);
 
     // Top-level secrets: encrypted (set, unreadable here) or not set (pulumi up refuses).
+    // Wholly encrypted top-level values are not in file.raw (readStackFile leaves them out).
+    const whollyEncrypted = (top: string) => file.encrypted.includes(top) && file.raw[top] === undefined;
     const stand = (path: string, how: string) => {
         const s = secretStandIn(path);
         secretStandIns.push(s);
-        if (file.encrypted.includes(path.split(".")[0])) unreadable.push(key(path));
+        if (whollyEncrypted(path.split(".")[0])) unreadable.push(key(path));
         else refuse.push(`${key(path)}: not set (secret): ${how}`);
         return s;
     };
@@ -76,7 +83,7 @@ export function withStandIns(file: StackFile): StandIns {
     if (raw.registryPassword === undefined && raw.app !== null && typeof raw.app === "object" && (raw.app as any).registry !== undefined) {
         raw.registryPassword = stand("registryPassword", `pulumi config set --secret ${key("registryPassword")}`);
     }
-    if (raw.appSecrets === undefined || file.encrypted.includes("appSecrets")) {
+    if (raw.appSecrets === undefined || raw.appSecrets === null) {
         raw.appSecrets = {};
     }
     const appSecrets = raw.appSecrets as Record<string, unknown>;

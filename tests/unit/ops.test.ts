@@ -11,12 +11,10 @@ import { hostnamePrefixes, Inventory, inventoryFromConfig, inventoryFromOutputs,
 import { EXPECTED, logsParams, main, OpsIo, remoteExitCode, statusParams } from "../../scripts/ops/main";
 import { linePrefixer, sshArgv, sshError, SshSettings } from "../../scripts/ops/ssh";
 import { assess, explainUnreachable, formatAge, formatBytes, HostResult, parseProbe, processHost, statusExitCode } from "../../scripts/ops/status";
-import { readStackFile } from "../../stacks/stackFile";
+import { SHIPPED_STACK_YAML, shippedConfig } from "../support/fixtures";
 
-const production = () => {
-    const f = readStackFile("production");
-    return opsConfigFromRaw(f.raw, f.encrypted);
-};
+/** The shipped stack file's values (tests/support/fixtures.ts), never the user's Pulumi.production.yaml. */
+const production = () => opsConfigFromRaw(shippedConfig(), []);
 
 const OUTPUTS = {
     hosts: {
@@ -146,13 +144,13 @@ describe("inventory", () => {
     });
 
     test("stack file problems name the key", () => {
-        const raw = JSON.parse(JSON.stringify(readStackFile("production").raw));
+        const raw = shippedConfig();
         delete raw.web.name;
         expect(() => opsConfigFromRaw(raw)).toThrow(/shred-day:web.name is missing/);
-        const noQueue = JSON.parse(JSON.stringify(readStackFile("production").raw));
+        const noQueue = shippedConfig();
         noQueue.postgres.databases = ["shred_day_production"];
         expect(() => opsConfigFromRaw(noQueue)).toThrow(/has no _queue database/);
-        const noJobs = JSON.parse(JSON.stringify(readStackFile("production").raw));
+        const noJobs = shippedConfig();
         noJobs.jobs.hosts = [];
         expect(() => opsConfigFromRaw(noJobs)).toThrow(/jobs.hosts is missing or empty/);
     });
@@ -427,10 +425,10 @@ describe("status: parsing and judging", () => {
         expect(a.warnings).toEqual([
             "shred-day-web: container shred-day-web-abc is still starting (health check)",
             "shred-day-web: memory 95% used",
-            "4 failed job(s) (solid_queue_failed_executions): look at them, then retry or discard",
+            "4 failed job(s) (solid_queue_failed_executions; those of pruned processes fail with SolidQueue::Processes::ProcessPrunedError): look at them, then retry (bin/rails runner 'SolidQueue::FailedExecution.retry_all(SolidQueue::FailedExecution.all.map(&:job))' via npm run ops -- console) or discard",
             "the oldest ready job has waited 15m 0s: workers are behind or not taking this queue",
             "2 scheduled job(s) overdue by up to 6m 40s: is a dispatcher running?",
-            "1 claimed job(s) held by processes that are gone; Solid Queue releases them when it prunes the dead processes",
+            "1 claimed job(s) held by processes that are gone; when Solid Queue prunes those processes (heartbeat older than 5 min) it marks these jobs FAILED (ProcessPrunedError), not released: retry them then",
             "paused queue(s): mailers",
         ]);
         expect(statusExitCode(a)).toBe(0);
@@ -478,7 +476,7 @@ describe("main", () => {
     let dir: string;
     beforeAll(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-ops-unit-"));
-        fs.copyFileSync(path.join(__dirname, "..", "..", "Pulumi.production.yaml"), path.join(dir, "Pulumi.production.yaml"));
+        fs.writeFileSync(path.join(dir, "Pulumi.production.yaml"), SHIPPED_STACK_YAML);
     });
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -509,7 +507,7 @@ describe("main", () => {
     test("setup errors are exit 2: no such stack, a --host of the wrong role", async () => {
         const none = await run(["status", "--stack", "nope", "--no-pulumi"]);
         expect(none.code).toBe(2);
-        expect(none.err).toMatch(/^ops: no stack file .*Pulumi\.nope\.yaml; stacks here: Pulumi\.production\.yaml/);
+        expect(none.err).toMatch(/^ops: no stack file Pulumi\.nope\.yaml in .*: the stacks here are: production \(e\.g\. --stack production\)/);
         const wrong = await run(["logs", "postgres", "--host", "shred-day-jobs-ubuntu", "--no-pulumi"]);
         expect(wrong.code).toBe(2);
         expect(wrong.err).toContain("ops: --host shred-day-jobs-ubuntu is a jobs host; logs postgres runs on web hosts (shred-day-web)");
@@ -546,7 +544,9 @@ describe("main", () => {
         expect(missing.err).toContain("ops: no Pulumi CLI");
         expect(missing.out).toContain("hosts from Pulumi.production.yaml (no Pulumi CLI), ssh user root, key: ssh's default keys (no agent, no --identity)");
         expect((await run(["hosts", "--no-pulumi"], { SSH_AUTH_SOCK: "/tmp/agent.sock" })).out).toContain("key: the SSH agent\n");
-        expect((await run(["hosts", "--no-pulumi", "--identity", "/keys/deploy"])).out).toContain("key: key file /keys/deploy\n");
+        const key = path.join(dir, "deploy-key");
+        fs.writeFileSync(key, "not a real key\n", { mode: 0o600 });
+        expect((await run(["hosts", "--no-pulumi", "--identity", key])).out).toContain(`key: key file ${key}\n`);
         const pulumi = fakePulumi(`echo ran > "${dir}/ran"; exit 1`);
         const offline = await run(["hosts", "--no-pulumi", "--json"], { SHRED_DAY_PULUMI: pulumi });
         expect(offline.code).toBe(0);

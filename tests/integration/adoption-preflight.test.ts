@@ -192,3 +192,97 @@ describe("postgres-preflight.sh on a real engine", () => {
         expect(r.stderr).toContain("Check that the Docker daemon is running");
     });
 });
+
+describe("postgres-preflight.sh: the data directory (moved here from postgres-scripts.test.ts)", () => {
+    const runScript = (_name: "postgres-preflight", p: ScriptParams) => preflight(p);
+    const CONTAINER = POSTGRES_CONTAINER;
+    let n = 0;
+    const newDir = () => path.join(scratch, `data-${++n}`);
+    function cluster(dir: string, relPath: string, version: string) {
+        fs.mkdirSync(path.join(dir, path.dirname(relPath)), { recursive: true });
+        fs.writeFileSync(path.join(dir, relPath), `${version}\n`);
+        fs.writeFileSync(path.join(dir, path.dirname(relPath), "postgresql.conf"), "# marker\n");
+    }
+    const params = (dataDir: string, major: number) => ({ DATA_DIR: dataDir, PG_MAJOR: major, PRIVATE_IP, CONTAINER });
+
+    test("an existing cluster of the configured major is reused, < 18 layout", async () => {
+        const dir = newDir();
+        cluster(dir, "PG_VERSION", "16");
+        const before = fs.readdirSync(dir).sort();
+        const r = await runScript("postgres-preflight", params(dir, 16));
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain(`${dir} holds an existing Postgres 16 cluster (${dir}/PG_VERSION): reused as is, never re-initialised (mounted at /var/lib/postgresql/data)`);
+        expect(fs.readdirSync(dir).sort()).toEqual(before);
+    });
+
+    test("an existing cluster of the configured major is reused, 18+ layout", async () => {
+        const dir = newDir();
+        cluster(dir, "18/docker/PG_VERSION", "18");
+        const r = await runScript("postgres-preflight", params(dir, 18));
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain(`holds an existing Postgres 18 cluster (${dir}/18/docker/PG_VERSION): reused as is, never re-initialised (mounted at /var/lib/postgresql)`);
+    });
+
+    test("version mismatch: a 15 cluster with a 16 image is refused, with how to upgrade", async () => {
+        const dir = newDir();
+        cluster(dir, "PG_VERSION", "15");
+        const r = await runScript("postgres-preflight", { ...params(dir, 16), IMAGE: "postgres:16.4" });
+        expect(r.code).toBe(1);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).toContain("postgres-preflight: REFUSED.");
+        expect(r.stderr).toContain(`postgres.dataDir ${dir} holds a Postgres 15 cluster (${dir}/PG_VERSION), but postgres.image is postgres:16.4, a Postgres 16 image.`);
+        expect(r.stderr).toContain("pulumi config set --path postgres.image postgres:15");
+        expect(r.stderr).toMatch(/pg_upgrade/);
+        expect(r.stderr).toMatch(/pg_dumpall from the 15 server and restore/);
+        expect(r.stderr).toContain("Nothing was changed on this host.");
+        expect(fs.readFileSync(path.join(dir, "PG_VERSION"), "utf8")).toBe("15\n");
+    });
+
+    test("version mismatch: an 18-layout cluster with a 16 image is refused", async () => {
+        const dir = newDir();
+        cluster(dir, "18/docker/PG_VERSION", "18");
+        const r = await runScript("postgres-preflight", params(dir, 16));
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`holds a Postgres 18 cluster (${dir}/18/docker/PG_VERSION), but postgres.image is a Postgres 16 image.`);
+        expect(r.stderr).toContain("postgres.image postgres:18");
+    });
+
+    test("version mismatch: a 16 cluster (pre-18 layout) with an 18 image is refused, not hidden by a new cluster", async () => {
+        const dir = newDir();
+        cluster(dir, "PG_VERSION", "16");
+        const r = await runScript("postgres-preflight", params(dir, 18));
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`holds a Postgres 16 cluster (${dir}/PG_VERSION), but postgres.image is a Postgres 18 image.`);
+        expect(fs.existsSync(path.join(dir, "18"))).toBe(false);
+    });
+
+    test("data dir pointing at the parent of the old accessory's data is refused with the right path", async () => {
+        const dir = newDir();
+        cluster(dir, "data/PG_VERSION", "16");
+        const r = await runScript("postgres-preflight", params(dir, 16));
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`holds no cluster itself, but ${dir}/data does (Postgres 16)`);
+        expect(r.stderr).toContain(`pulumi config set --path postgres.dataDir ${dir}/data`);
+    });
+
+    test("a non-empty dir without a cluster is refused for a pre-18 image", async () => {
+        const dir = newDir();
+        fs.mkdirSync(dir);
+        fs.writeFileSync(path.join(dir, "notes.txt"), "x");
+        const r = await runScript("postgres-preflight", params(dir, 16));
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/is not empty but holds no Postgres cluster/);
+    });
+
+    test("bad parameters are refused", async () => {
+        for (const [p, msg] of [
+            [{ PG_MAJOR: "16.2" }, /PG_MAJOR must be the major version/],
+            [{ DATA_DIR: "relative/dir" }, /must be an absolute path/],
+            [{ DATA_DIR: "/var/lib/../etc" }, /without \. or \.\. components/],
+        ] as const) {
+            const r = await runScript("postgres-preflight", { ...params("/nonexistent-shred-day-test", 16), ...p });
+            expect(r.code).toBe(1);
+            expect(r.stderr).toMatch(msg);
+        }
+    });
+});

@@ -6,11 +6,9 @@
  * Tests assert on the engine's real state (docker ps/inspect) and on the database.
  */
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { scriptCommand, ScriptParams } from "../../components/remote";
 import { TestDocker } from "../support/docker";
-import { ContainerPostgres, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost, testSshAccount } from "../support/integration";
+import { ContainerPostgres, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost, testScratchDir, testSshAccount } from "../support/integration";
 
 jest.setTimeout(90_000);
 
@@ -28,7 +26,7 @@ beforeAll(async () => {
     host = await startRemoteHost();
     ({ pg, docker } = host);
     appImage = await docker.image("app");
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-pgscripts-"));
+    scratch = testScratchDir("pgscripts", { forSessions: true });
     // the scripts run as the unprivileged ssh user: it owns the data dirs it is asked to check
     const { uid, gid } = testSshAccount();
     fs.chownSync(scratch, uid, gid);
@@ -137,104 +135,9 @@ describe("postgres-wait-ready.sh", () => {
 });
 
 // ---------------------------------------------------------------------------------------
-describe("postgres-preflight.sh", () => {
-    // Other containers (ports, mounts by source path, labels not names, stopped ones, the daemon
-    // down) and INITIALIZE: tests/integration/adoption-preflight.test.ts and adoption-takeover.test.ts
-    // (issue 10: the preflight reads docker inspect now, not docker ps).
-    let n = 0;
-    const newDir = () => path.join(scratch, `data-${++n}`);
-    function cluster(dir: string, relPath: string, version: string) {
-        fs.mkdirSync(path.join(dir, path.dirname(relPath)), { recursive: true });
-        fs.writeFileSync(path.join(dir, relPath), `${version}\n`);
-        fs.writeFileSync(path.join(dir, path.dirname(relPath), "postgresql.conf"), "# marker\n");
-    }
-    const params = (dataDir: string, major: number) => ({ DATA_DIR: dataDir, PG_MAJOR: major, PRIVATE_IP, CONTAINER });
+// postgres-preflight.sh: tests/integration/adoption-preflight.test.ts (i10-adopt), on the real engine.
 
-    test("a missing data dir is created (mode 0700) and reported as new (postgres.initialize: true)", async () => {
-        const dir = path.join(newDir(), "postgres");
-        // issue 10: only with INITIALIZE, and only where no other cluster exists (here: look in an empty dir;
-        // this machine and the harness's own container have clusters elsewhere)
-        const fresh = { ...params(dir, 16), INITIALIZE: true, CLUSTER_SEARCH_ROOTS: fs.mkdtempSync(path.join(scratch, "no-clusters-")) };
-        const r = await runScript("postgres-preflight", fresh);
-        expect(r.stderr).toBe("");
-        expect(r.code).toBe(0);
-        expect(r.stdout).toMatch(/did not exist: created it, empty \(mode 0700\); postgres.initialize is true: the Postgres 16 image will initialise a new cluster there on first start \(mounted at \/var\/lib\/postgresql\/data\)/);
-        expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
-        // idempotent: the second run finds an empty dir and changes nothing
-        const again = await runScript("postgres-preflight", fresh);
-        expect(again.code).toBe(0);
-        expect(again.stdout).toMatch(/exists and holds no cluster/);
-    });
-
-    test("an existing cluster of the configured major is reused, < 18 layout", async () => {
-        const dir = newDir();
-        cluster(dir, "PG_VERSION", "16");
-        const before = fs.readdirSync(dir).sort();
-        const r = await runScript("postgres-preflight", params(dir, 16));
-        expect(r.code).toBe(0);
-        expect(r.stdout).toContain(`${dir} holds an existing Postgres 16 cluster (${dir}/PG_VERSION): reused as is, never re-initialised (mounted at /var/lib/postgresql/data)`);
-        expect(fs.readdirSync(dir).sort()).toEqual(before);
-    });
-
-    test("an existing cluster of the configured major is reused, 18+ layout", async () => {
-        const dir = newDir();
-        cluster(dir, "18/docker/PG_VERSION", "18");
-        const r = await runScript("postgres-preflight", params(dir, 18));
-        expect(r.code).toBe(0);
-        expect(r.stdout).toContain(`holds an existing Postgres 18 cluster (${dir}/18/docker/PG_VERSION): reused as is, never re-initialised (mounted at /var/lib/postgresql)`);
-    });
-
-    test("version mismatch: a 15 cluster with a 16 image is refused, with how to upgrade", async () => {
-        const dir = newDir();
-        cluster(dir, "PG_VERSION", "15");
-        const r = await runScript("postgres-preflight", { ...params(dir, 16), IMAGE: "postgres:16.4" });
-        expect(r.code).toBe(1);
-        expect(r.stdout).toBe("");
-        expect(r.stderr).toContain("postgres-preflight: REFUSED.");
-        expect(r.stderr).toContain(`postgres.dataDir ${dir} holds a Postgres 15 cluster (${dir}/PG_VERSION), but postgres.image is postgres:16.4, a Postgres 16 image.`);
-        expect(r.stderr).toContain("pulumi config set --path postgres.image postgres:15");
-        expect(r.stderr).toMatch(/pg_upgrade/);
-        expect(r.stderr).toMatch(/pg_dumpall from the 15 server and restore/);
-        expect(r.stderr).toContain("Nothing was changed on this host.");
-        expect(fs.readFileSync(path.join(dir, "PG_VERSION"), "utf8")).toBe("15\n");
-    });
-
-    test("version mismatch: an 18-layout cluster with a 16 image is refused", async () => {
-        const dir = newDir();
-        cluster(dir, "18/docker/PG_VERSION", "18");
-        const r = await runScript("postgres-preflight", params(dir, 16));
-        expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`holds a Postgres 18 cluster (${dir}/18/docker/PG_VERSION), but postgres.image is a Postgres 16 image.`);
-        expect(r.stderr).toContain("postgres.image postgres:18");
-    });
-
-    test("version mismatch: a 16 cluster (pre-18 layout) with an 18 image is refused, not hidden by a new cluster", async () => {
-        const dir = newDir();
-        cluster(dir, "PG_VERSION", "16");
-        const r = await runScript("postgres-preflight", params(dir, 18));
-        expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`holds a Postgres 16 cluster (${dir}/PG_VERSION), but postgres.image is a Postgres 18 image.`);
-        expect(fs.existsSync(path.join(dir, "18"))).toBe(false);
-    });
-
-    test("data dir pointing at the parent of the old accessory's data is refused with the right path", async () => {
-        const dir = newDir();
-        cluster(dir, "data/PG_VERSION", "16");
-        const r = await runScript("postgres-preflight", params(dir, 16));
-        expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`holds no cluster itself, but ${dir}/data does (Postgres 16)`);
-        expect(r.stderr).toContain(`pulumi config set --path postgres.dataDir ${dir}/data`);
-    });
-
-    test("a non-empty dir without a cluster is refused for a pre-18 image", async () => {
-        const dir = newDir();
-        fs.mkdirSync(dir);
-        fs.writeFileSync(path.join(dir, "notes.txt"), "x");
-        const r = await runScript("postgres-preflight", params(dir, 16));
-        expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/is not empty but holds no Postgres cluster/);
-    });
-
+describe("the engine: publishing 5432 on the private IP", () => {
     test("the engine itself refuses a second publish of 5432 on an address that is taken", async () => {
         const r = await docker.run(["run", "--detach", "--name", "taken", "-p", `${PRIVATE_IP}:5432:5432`, appImage, "sleep", "600"]);
         try {
@@ -246,17 +149,6 @@ describe("postgres-preflight.sh", () => {
         }
     });
 
-    test("bad parameters are refused", async () => {
-        for (const [p, msg] of [
-            [{ PG_MAJOR: "16.2" }, /PG_MAJOR must be the major version/],
-            [{ DATA_DIR: "relative/dir" }, /must be an absolute path/],
-            [{ DATA_DIR: "/var/lib/../etc" }, /without \. or \.\. components/],
-        ] as const) {
-            const r = await runScript("postgres-preflight", { ...params("/nonexistent-shred-day-test", 16), ...p });
-            expect(r.code).toBe(1);
-            expect(r.stderr).toMatch(msg);
-        }
-    });
 });
 
 // ---------------------------------------------------------------------------------------

@@ -252,7 +252,7 @@ if [[ -n $ADOPT_FROM && $adopt_seen == no ]]; then
     if [[ $ours_running == yes && -n $existing_version ]]; then
         echo "postgres-preflight: postgres.adoptFrom $ADOPT_FROM no longer exists; $CONTAINER already runs on $data_dir (taken over earlier)."
     else
-        names=$(printf '%s\n' "$inventory" | while IFS=$PG_FS read -r kind a _; do [[ $kind == C ]] && printf '%s ' "${a#/}"; done)
+        names=$(printf '%s\n' "$inventory" | while IFS=$PG_FS read -r kind a _; do if [[ $kind == C ]]; then printf '%s ' "${a#/}"; fi; done)
         conflicts+=("  - postgres.adoptFrom = $ADOPT_FROM: no container of that name on this host (containers: ${names:-none}). Set it to Kamal's accessory container (docker ps -a --format '{{.Names}} {{.Image}}').")
     fi
 fi

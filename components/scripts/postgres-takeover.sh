@@ -54,7 +54,7 @@ old=$ADOPT_FROM
 if ! records=$(pg_inspect "$old" 2>/dev/null); then
     old=$retired
     if ! records=$(pg_inspect "$old" 2>/dev/null); then
-        if ours=$(docker container inspect --format '{{.State.Status}} {{index .Config.Labels "shred-day.part"}}' "$CONTAINER" 2>/dev/null) && [[ $ours == "running postgres" ]]; then
+        if ours=$(docker container inspect --format '{{.State.Status}} {{with .Config.Labels}}{{with index . "shred-day.part"}}{{.}}{{end}}{{end}}' "$CONTAINER" 2>/dev/null) && [[ $ours == "running postgres" ]]; then
             say "$ADOPT_FROM no longer exists and $CONTAINER runs: taken over earlier, nothing to do."
             exit 0
         fi
@@ -70,8 +70,8 @@ say "found $old: $status, image $image, restart policy ${restart:-none}"
 
 # Ours must not run while the old one does: never two servers on one data directory.
 our_status=""
-if our=$(docker container inspect --format "{{.State.Status}}${PG_FS}{{index .Config.Labels \"shred-day.part\"}}${PG_FS}{{index .Config.Labels \"managed-by\"}}" "$CONTAINER" 2>/dev/null); then
-    IFS=$PG_FS read -r our_status our_part our_manager <<<"$our"
+if our=$(pg_inspect "$CONTAINER" 2>/dev/null | head -n 1); then
+    IFS=$PG_FS read -r _ _ our_status _ our_part our_manager _ <<<"$our"
     if [[ $our_part != postgres || $our_manager != pulumi ]]; then
         our_status=""
     fi

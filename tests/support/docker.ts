@@ -120,7 +120,12 @@ export async function startDocker(opts: { addresses?: string[] } = {}): Promise<
         } catch {
             return;
         }
-        spawnSync("bash", ["-c", `for i in $(seq 1 900); do kill -0 ${child.pid} 2>/dev/null || exit 0; sleep 0.1; done`], { stdio: "ignore" });
+        // until its teardown removed the dir, or it exited (a zombie: we cannot reap it while blocked here), 90 s at most
+        spawnSync(
+            "bash",
+            ["-c", 'for i in $(seq 1 900); do [ -d "$1" ] || exit 0; read -r _ _ st _ < "/proc/$2/stat" 2>/dev/null || exit 0; [ "$st" = Z ] && exit 0; sleep 0.1; done', "wait", dir, String(child.pid)],
+            { stdio: "ignore" },
+        );
     });
 
     await new Promise<void>((resolve, reject) => {
@@ -143,6 +148,14 @@ export async function startDocker(opts: { addresses?: string[] } = {}): Promise<
         unregister();
         throw err;
     });
+
+    // the test sshd's sessions run as an unprivileged user (TEST_SSH_USER): let it use this daemon's socket, only this one
+    const sessionUser = spawnSync("getent", ["passwd", process.env.SHRED_DAY_TEST_SSH_USER ?? "postgres"], { encoding: "utf8" });
+    const ids = (sessionUser.stdout ?? "").split(":");
+    if (sessionUser.status === 0 && ids.length >= 4) {
+        fs.chmodSync(dir, 0o755);
+        fs.chownSync(socket, Number(ids[2]), Number(ids[3]));
+    }
 
     const clientEnv = env({ DOCKER_HOST: host, HOME: dir, DOCKER_CONFIG: path.join(dir, "client-config") });
     const run = (args: string[], o: DockerRunOptions = {}) =>

@@ -544,7 +544,9 @@ describe("main", () => {
         expect(missing.err).toContain("ops: no Pulumi CLI");
         expect(missing.out).toContain("hosts from Pulumi.production.yaml (no Pulumi CLI), ssh user root, key: ssh's default keys (no agent, no --identity)");
         expect((await run(["hosts", "--no-pulumi"], { SSH_AUTH_SOCK: "/tmp/agent.sock" })).out).toContain("key: the SSH agent\n");
-        expect((await run(["hosts", "--no-pulumi", "--identity", "/keys/deploy"])).out).toContain("key: key file /keys/deploy\n");
+        const key = path.join(dir, "deploy-key");
+        fs.writeFileSync(key, "not a real key\n", { mode: 0o600 });
+        expect((await run(["hosts", "--no-pulumi", "--identity", key])).out).toContain(`key: key file ${key}\n`);
         const pulumi = fakePulumi(`echo ran > "${dir}/ran"; exit 1`);
         const offline = await run(["hosts", "--no-pulumi", "--json"], { SHRED_DAY_PULUMI: pulumi });
         expect(offline.code).toBe(0);

@@ -19,8 +19,10 @@
 #   E <NAME=value>                                       (each env entry; only PGDATA, PG_MAJOR, POSTGRES_USER are read)
 PG_FS=$'\x1f'
 # shellcheck disable=SC2016 # a Go template, not a shell expansion
-PG_INSPECT_FORMAT="C${PG_FS}{{.Name}}${PG_FS}{{.State.Status}}${PG_FS}{{.HostConfig.RestartPolicy.Name}}${PG_FS}{{index .Config.Labels \"shred-day.part\"}}${PG_FS}{{index .Config.Labels \"managed-by\"}}${PG_FS}{{.Config.Image}}${PG_FS}{{.Id}}
-{{range .Mounts}}M${PG_FS}{{.Type}}${PG_FS}{{.Source}}${PG_FS}{{.Name}}${PG_FS}{{.Destination}}
+# (`with index` prints nothing for a missing key: docker's templates fail on a missing .Field,
+# and a bind mount has no Name)
+PG_INSPECT_FORMAT="C${PG_FS}{{.Name}}${PG_FS}{{.State.Status}}${PG_FS}{{.HostConfig.RestartPolicy.Name}}${PG_FS}{{with .Config.Labels}}{{with index . \"shred-day.part\"}}{{.}}{{end}}{{end}}${PG_FS}{{with .Config.Labels}}{{with index . \"managed-by\"}}{{.}}{{end}}{{end}}${PG_FS}{{.Config.Image}}${PG_FS}{{.Id}}
+{{range .Mounts}}M${PG_FS}{{.Type}}${PG_FS}{{.Source}}${PG_FS}{{with index . \"Name\"}}{{.}}{{end}}${PG_FS}{{.Destination}}
 {{end}}{{range \$p, \$b := .HostConfig.PortBindings}}{{range \$b}}P${PG_FS}{{\$p}}${PG_FS}{{.HostIp}}${PG_FS}{{.HostPort}}
 {{end}}{{end}}{{range .Config.Env}}E${PG_FS}{{.}}
 {{end}}"

@@ -418,6 +418,13 @@ describe("jobs-proof.sh: database and docker output is data (issue 11 point 1)",
 });
 
 describe("jobs-proof.sh: polling and parameters", () => {
+    test("a start time of 'unknown' (a driver that does not pass jobs-start's output on) proves without a lower bound, and says so (i12)", async () => {
+        await healthyJobs(JOBS_1, { createdAgo: 900, beatAgo: 30 });
+        const r = await proof({ JOBS_HOSTS: `${JOBS_1},unknown` });
+        expect(r.code).toBe(0);
+        expect(row(r.stdout, JOBS_1)).toContain("ok [container start unknown (jobs-start's output was not passed on): rows of an earlier container with this hostname count too]");
+    });
+
     test("passes once the workers register and beat while it polls", async () => {
         // Register only after the proof's first query ran (bounded wait), so it has to poll again:
         // its psql session's end shows in the queue database's session count.
@@ -444,7 +451,7 @@ describe("jobs-proof.sh: polling and parameters", () => {
             [{ TIMEOUT_SECONDS: "soon" }, /TIMEOUT_SECONDS must be a whole number, got 'soon'/],
             [{ JOB_CONCURRENCY: "2)); touch /tmp/x; ((1" }, /JOB_CONCURRENCY must be a whole number/],
             [{ JOBS_HOSTS: " " }, /JOBS_HOSTS is empty/],
-            [{ JOBS_HOSTS: `${JOBS_1},unknown` }, /STARTED_AT must be docker's State.StartedAt in UTC/],
+            [{ JOBS_HOSTS: `${JOBS_1},yesterday` }, /STARTED_AT must be docker's State.StartedAt in UTC/],
             [{ JOBS_HOSTS: `$(id),${startedAt()}` }, /must be HOSTNAME,STARTED_AT with a valid container hostname/],
         ] as const) {
             const r = await proof(over as ScriptParams);

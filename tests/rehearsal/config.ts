@@ -19,7 +19,6 @@ export function rehearsalConfig(opts: { tag: string; operatorKeyFile?: string; c
     c.app.image = `${APP_REPOSITORY}:${opts.tag}`;
     c.app.proxyImage = PROXY_IMAGE;
     c.postgres.image = POSTGRES_IMAGE;
-    c.postgres.dataDir = "/var/lib/shred-day/postgres";
     if (opts.concurrency !== undefined) c.jobs.concurrency = opts.concurrency;
     if (opts.operatorKeyFile) c.sshPrivateKey = fs.readFileSync(opts.operatorKeyFile, "utf8");
     else delete c.sshPrivateKey;

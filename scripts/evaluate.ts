@@ -109,7 +109,19 @@ function resourceName(r: pulumi.Resource | pulumi.Input<pulumi.Resource> | undef
  * Evaluate the program for raw config values (keys without `shred-day:`), on mocks.
  * `preview: true` evaluates as `pulumi preview` would.
  */
-export async function evaluate(raw: Record<string, unknown>, opts: { preview?: boolean } = {}): Promise<Evaluation> {
+export async function evaluate(
+    raw: Record<string, unknown>,
+    opts: {
+        preview?: boolean;
+        /**
+         * Real outputs by resource name, in place of the mocks' (the rehearsal feeds back what a
+         * command printed, as the engine feeds a resource's outputs to the inputs that use them).
+         */
+        outputs?: Record<string, Record<string, any>>;
+        /** Real ids by resource name (a replaced container's new id). */
+        ids?: Record<string, string>;
+    } = {},
+): Promise<Evaluation> {
     const options = new Map<string, Omit<Captured, "type" | "name" | "id" | "custom" | "inputs" | "secretPaths" | "inputDependsOn">>();
     const inputDeps = new Map<string, Promise<string[]>>();
     const registered: { type: string; name: string; custom: boolean; inputs: any; secretPaths: string[]; id?: string; assignedId: string }[] = [];
@@ -119,8 +131,9 @@ export async function evaluate(raw: Record<string, unknown>, opts: { preview?: b
                 const secretPaths: string[] = [];
                 const inputs = unwrapSecrets(args.inputs, "", secretPaths);
                 const id = args.id ? Number(args.id) : stableId(args.type, args.name);
-                registered.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs, secretPaths, id: args.id, assignedId: String(id) });
-                return { id: String(id), state: stateFor(args.type, inputs, id) };
+                const assignedId = opts.ids?.[args.name] ?? String(id);
+                registered.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs, secretPaths, id: args.id, assignedId });
+                return { id: assignedId, state: { ...stateFor(args.type, inputs, id), ...(opts.outputs?.[args.name] ?? {}) } };
             },
             call(args: pulumi.runtime.MockCallArgs) {
                 return args.inputs;

@@ -110,6 +110,11 @@ export interface DriverOptions {
 
 export class Driver {
     private state = new Map<string, Applied>();
+    /** What each command printed when it last ran (the provider keeps stdout/stderr in state). */
+    private outputs: Record<string, Record<string, any>> = {};
+    /** Real ids (the Postgres container's), fed to the evaluation as the engine would. */
+    private ids: Record<string, string> = {};
+    private evaluations: Promise<unknown> = Promise.resolve();
     private keyFiles = new Map<string, string>();
     private readonly running = new Set<ChildProcess>();
 
@@ -125,7 +130,7 @@ export class Driver {
 
     /** Which steps `up(raw)` would run, and how, without running them. */
     async preview(raw: Record<string, unknown>): Promise<Map<string, Action>> {
-        const e = await evaluate(raw);
+        const e = await this.evaluate(raw);
         return new Map(e.resources.filter((r) => r.custom).map((r) => [r.name, this.actionFor(r)]));
     }
 
@@ -140,8 +145,15 @@ export class Driver {
         return "update";
     }
 
+    /** Evaluations one at a time (the mocks are global), with the outputs and ids the engine would have in state. */
+    private evaluate(raw: Record<string, unknown>): Promise<Evaluation> {
+        const p = this.evaluations.then(() => evaluate(raw, { outputs: { ...this.outputs }, ids: { ...this.ids } }));
+        this.evaluations = p.catch(() => undefined);
+        return p;
+    }
+
     async up(raw: Record<string, unknown>): Promise<UpResult> {
-        const e = await evaluate(raw);
+        let e = await this.evaluate(raw);
         const t0 = Date.now();
         const custom = e.resources.filter((r) => r.custom);
         const byName = new Map(custom.map((r) => [r.name, r]));
@@ -150,7 +162,10 @@ export class Driver {
         const failed: StepRun[] = [];
         const done = new Set<string>();
         const started = new Set<string>();
+        /** Steps of this `up` whose outputs changed: what reads them must be evaluated again. */
+        const fresh = new Set<string>();
         let failing = false;
+        let inFlight = 0;
 
         // dependsOn may name components (not custom): a component is done when its custom children are.
         const childrenOf = (name: string): string[] => e.resources.filter((r) => r.parent === name).flatMap((r) => (r.custom ? [r.name] : childrenOf(r.name)));
@@ -165,43 +180,54 @@ export class Driver {
         }
 
         await new Promise<void>((resolve) => {
-            const pump = () => {
-                if (!failing) {
-                    for (const r of custom) {
-                        if (started.has(r.name)) continue;
-                        if (!depsOf(r).every((d) => done.has(d))) continue;
-                        started.add(r.name);
-                        const action = this.actionFor(r);
-                        if (action === "same" || !isRemote(r.type)) {
-                            if (action === "same") same.push(r.name);
-                            this.state.set(r.name, { type: r.type, inputs: r.inputs, print: fingerprint(r.inputs) });
-                            done.add(r.name);
-                            continue;
-                        }
-                        const start = Date.now() - t0;
-                        this.opts.log?.(`[${(start / 1000).toFixed(1)}s] ${action} ${r.name}`);
-                        this.apply(e, r, action)
-                            .then((res) => ({ ...res, name: r.name, type: r.type, action, start, end: Date.now() - t0 }))
-                            .catch((err) => ({ name: r.name, type: r.type, action, start, end: Date.now() - t0, code: -1, stdout: "", stderr: String(err), host: undefined }))
-                            .then((run) => {
-                                runs.push(run);
-                                this.opts.log?.(`[${(run.end / 1000).toFixed(1)}s] ${run.code === 0 ? "done" : `FAILED (${run.code})`} ${r.name}`);
-                                if (run.code === 0) {
-                                    this.state.set(r.name, { type: r.type, inputs: r.inputs, print: fingerprint(r.inputs) });
-                                    done.add(r.name);
-                                } else {
-                                    failed.push(run);
-                                    failing = true;
-                                }
-                                pump();
-                            });
-                        // re-scan: a no-op completion above may have unblocked more
-                    }
-                    // No-ops complete synchronously: scan again until nothing new becomes ready.
-                    if (custom.some((r) => !started.has(r.name) && depsOf(r).every((d) => done.has(d)))) return pump();
-                }
-                const inFlight = [...started].filter((n) => !done.has(n) && !failed.some((f) => f.name === n)).length;
+            const finish = () => {
                 if (inFlight === 0) resolve();
+            };
+            const start = async (first: Captured) => {
+                let r = first;
+                // Inputs made from outputs of steps that ran in this up: the engine resolves them only now.
+                if (r.inputDependsOn.some((d) => fresh.has(d))) {
+                    e = await this.evaluate(raw);
+                    r = e.named(r.name);
+                }
+                const action = this.actionFor(r);
+                if (action === "same" || !isRemote(r.type)) {
+                    if (action === "same") same.push(r.name);
+                    this.state.set(r.name, { type: r.type, inputs: r.inputs, print: fingerprint(r.inputs) });
+                    done.add(r.name);
+                    return;
+                }
+                const at = Date.now() - t0;
+                this.opts.log?.(`[${(at / 1000).toFixed(1)}s] ${action} ${r.name}`);
+                const run: StepRun = await this.apply(e, r, action)
+                    .then((res) => ({ ...res, name: r.name, type: r.type, action, start: at, end: Date.now() - t0 }))
+                    .catch((err) => ({ name: r.name, type: r.type, action, start: at, end: Date.now() - t0, code: -1, stdout: "", stderr: String(err), host: undefined }));
+                runs.push(run);
+                this.opts.log?.(`[${(run.end / 1000).toFixed(1)}s] ${run.code === 0 ? "done" : `FAILED (${run.code})`} ${r.name}`);
+                if (run.code === 0) {
+                    this.state.set(r.name, { type: r.type, inputs: r.inputs, print: fingerprint(r.inputs) });
+                    if (r.type === COMMAND) this.outputs[r.name] = { stdout: run.stdout, stderr: run.stderr };
+                    const id = /^container-id=([0-9a-f]{64})$/m.exec(run.stdout)?.[1];
+                    if (r.type === CONTAINER && id) this.ids[r.name] = id;
+                    fresh.add(r.name);
+                    done.add(r.name);
+                } else {
+                    failed.push(run);
+                    failing = true;
+                }
+            };
+            const pump = () => {
+                if (failing) return finish();
+                for (const r of custom) {
+                    if (started.has(r.name) || !depsOf(r).every((d) => done.has(d))) continue;
+                    started.add(r.name);
+                    inFlight++;
+                    void start(r).finally(() => {
+                        inFlight--;
+                        pump();
+                    });
+                }
+                finish();
             };
             pump();
         });
@@ -216,6 +242,7 @@ export class Driver {
                     runs.push({ ...res, name, type: old.type, action: "replace", start, end: Date.now() - t0 });
                 }
                 this.state.delete(name);
+                delete this.outputs[name];
             }
         }
 
@@ -377,7 +404,13 @@ export function dockerRun(inputs: Record<string, any>): { script: string; stdin:
         const src = v.hostPath ?? v.volumeName;
         args.push("--volume", q(`${src}:${v.containerPath}${v.readOnly ? ":ro" : ""}`));
     }
-    for (const n of inputs.networksAdvanced ?? []) args.push("--network", q(n.name));
+    // `docker run` joins one network (with its aliases); the provider connects the others after create.
+    const networks: { name: string; aliases?: string[] }[] = inputs.networksAdvanced ?? [];
+    if (networks.length > 0) {
+        args.push("--network", q(networks[0].name));
+        for (const a of networks[0].aliases ?? []) args.push("--network-alias", q(a));
+    }
+    const connects = networks.slice(1).map((n) => `docker network connect ${(n.aliases ?? []).map((a) => `--alias ${q(a)} `).join("")}${q(n.name)} ${q(inputs.name)}`);
     const hc = inputs.healthcheck;
     if (hc) {
         const tests: string[] = hc.tests ?? [];
@@ -399,7 +432,9 @@ export function dockerRun(inputs: Record<string, any>): { script: string; stdin:
         'envfile=$(umask 077 && mktemp)',
         'trap \'rm -f "$envfile"\' EXIT',
         'cat >"$envfile"',
-        `${args.join(" ")} >/dev/null`,
+        `id=$(${args.join(" ")})`,
+        ...connects,
+        'echo "container-id=$id"',
         // mustRun: the provider fails unless the container is running after create.
         inputs.mustRun === false
             ? "true"

@@ -8,7 +8,8 @@
  *   host netns + mount namespace, one per host (web, jobs...):
  *     sshd on the public address (key login only, a host key generated per run, pinned in known_hosts)
  *     dockerd (nsenter --net, never `ip netns exec`, which remounts /sys and hides the cgroup mounts)
- *     its own /etc, /var/lib and /root: overlays on the machine's, written to the lab dir only
+ *     its own /etc, /var/lib and /run (overlays on the machine's, written to the lab dir only) and
+ *     its own /root (a fresh home from /etc/skel: a server's root has none of this machine's dotfiles)
  *
  * Nothing is routed out: no namespace has a default route or a route to anything but the lab's
  * own subnets; `assertNoRouteOut` checks this before anything is dialled, and the lab refuses to
@@ -240,6 +241,8 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
     const id = `sdr${crypto.randomBytes(3).toString("hex")}`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${id}-`));
     const operatorNs = `${id}-op`;
+    // overlay2 (fast: no full copy per layer) unless the lab dir is itself on overlayfs (a CI container), then vfs.
+    const storageDriver = spawnSync("stat", ["-f", "-c", "%T", dir], { encoding: "utf8" }).stdout.trim() === "overlayfs" ? "vfs" : "overlay2";
     const nsOf = (i: number) => `${id}-h${i}`;
     const namespaces = [operatorNs, ...opts.hosts.map((_, i) => nsOf(i))];
     const children: ChildProcess[] = [];
@@ -405,11 +408,12 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
             opts.hosts.map(async (spec, i) => {
                 const ns = nsOf(i);
                 const hdir = path.join(dir, spec.name);
-                for (const sub of ["etc.up", "etc.work", "varlib.up", "varlib.work", "root.up", "root.work", "run.up", "run.work", "docker", "exec"]) {
+                for (const sub of ["etc.up", "etc.work", "varlib.up", "varlib.work", "root", "run.up", "run.work", "docker", "exec"]) {
                     fs.mkdirSync(path.join(hdir, sub), { recursive: true });
                 }
                 // The holder: a process in the host's netns with a private mount namespace where /etc,
-                // /var/lib, /root and /run are overlays written to hdir. sshd and dockerd join it.
+                // /var/lib and /run are overlays written to hdir, and /root is the host's own (fresh) home.
+                // sshd and dockerd join it.
                 // cloud-init has finished on every host, as on a booted server (host-ready waits for it).
                 const ov = (target: string, key: string) =>
                     `mount -t overlay overlay -o lowerdir=${target},upperdir=${hdir}/${key}.up,workdir=${hdir}/${key}.work ${target}`;
@@ -426,7 +430,9 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
                         "--",
                         "bash",
                         "-c",
-                        `set -e; ${ov("/etc", "etc")}; ${ov("/var/lib", "varlib")}; ${ov("/root", "root")}; ${ov("/run", "run")}; ` +
+                        `set -e; ${ov("/etc", "etc")}; ${ov("/var/lib", "varlib")}; ${ov("/run", "run")}; ` +
+                            // root's home as on a fresh server (Debian's skeleton), not this machine's dotfiles
+                            `cp -a /etc/skel/. ${hdir}/root/; chmod 0700 ${hdir}/root; mount --bind ${hdir}/root /root; ` +
                             `mkdir -p /run/cloud-init; echo '${CLOUD_INIT_RESULT}' >/run/cloud-init/result.json; echo '${CLOUD_INIT_STATUS}' >/run/cloud-init/status.json; ` +
                             `echo ${spec.name} >/etc/hostname; hostname ${spec.name}; echo ready; exec sleep infinity # ${dir}`,
                     ],
@@ -470,7 +476,7 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
                         "-H",
                         `unix://${dockerSocket}`,
                         "--storage-driver",
-                        "overlay2",
+                        storageDriver,
                         "--cgroup-parent",
                         `/${id}/${spec.name}`,
                         "--shutdown-timeout",

@@ -11,6 +11,7 @@ import { SECRETS } from "../support/fixtures";
 import { valueOf } from "../../scripts/evaluate";
 import { UpResult } from "./driver";
 import { renderFigures, saveFigures, UpFigures, upFigures } from "./figures";
+import { KAMAL_DB, KAMAL_TAG, KAMAL_WEB, kamalSetup, POSTS } from "./kamal";
 import { enqueue, installClaimLog, liveProcesses, QUEUE_DB, waitFinished } from "./queue";
 import { Rehearsal, startRehearsal } from "./rehearsal";
 
@@ -23,7 +24,7 @@ const log = (l: string) => {
 };
 
 beforeAll(async () => {
-    r = await startRehearsal({ tags: ["v1", "v2", "v3"], log });
+    r = await startRehearsal({ tags: [KAMAL_TAG, "v1", "v2", "v3"], log });
 }, 1_200_000);
 
 afterAll(async () => {
@@ -76,18 +77,35 @@ async function waitDone(loop: ReturnType<Rehearsal["requests"]>, n: number) {
     return loop.stop();
 }
 
-test("first up on bare hosts: Postgres on the private address, queue schema loaded, workers proven on both jobs hosts, web behind the proxy", async () => {
+test("from today's Kamal setup, the first up with the adoption config keeps every row, proves workers on both jobs hosts and nothing on the web host, and leaves the old accessory stopped", async () => {
+    const kamal = await kamalSetup(r.web, "shred.day");
+    // Today: the Kamal-era container serves through kamal-proxy and runs Solid Queue inside (its supervisor is live).
+    const today = r.requests({ maxRequests: 3, maxSeconds: 10, intervalMs: 50 });
+    expect((await waitDone(today, 3)).map((x) => [x.status, x.body.includes(`host=${kamal.hostname}`)])).toEqual([
+        [200, true],
+        [200, true],
+        [200, true],
+    ]);
+    for (const h of r.jobs) expect(await r.containers(h)).toEqual([]);
+
     const up = await r.driver.up(r.config("v1"));
     expectOk(up);
-    // Every remote command and the container ran once, none was skipped.
+    // Every remote command and the container ran once.
     const remote = up.evaluation.resources.filter((x) => x.type === "command:remote:Command" || x.type.startsWith("docker:index/"));
     expect(up.runs.map((x) => x.name).sort()).toEqual(remote.map((x) => x.name).sort());
+    // Every row kept, read through the new container on the private address.
+    expect(await r.sql("shred_day_production", "SELECT count(*) FROM posts")).toBe(String(POSTS));
     const tables = await r.sql(QUEUE_DB, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'solid_queue_%'");
     expect(Number(tables)).toBeGreaterThanOrEqual(11);
     const dbs = await r.sql("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'shred_day%' ORDER BY 1");
     expect(dbs.split("\n")).toEqual(["shred_day_production", "shred_day_production_cable", "shred_day_production_cache", "shred_day_production_queue"]);
+    // The old accessory is stopped (and the old web container with its in-Puma supervisor is gone).
+    const web = await r.containers(r.web);
+    expect(web.filter((c) => c.name === KAMAL_DB).map((c) => c.running)).toEqual([false]);
+    expect(web.filter((c) => c.name === KAMAL_WEB)).toEqual([]);
+    expect((await liveProcesses(r)).filter((p) => p.hostname === kamal.hostname)).toEqual([]);
     await expectConverged(up, "v1");
-    figures.push(await upFigures("first up (bare hosts)", r, up));
+    figures.push(await upFigures("first up from the Kamal setup (adoption)", r, up));
 });
 
 test("a no-op up runs zero commands", async () => {
@@ -105,7 +123,7 @@ test("a no-op up runs zero commands", async () => {
 async function releaseUnderLoad(tag: string, label: string): Promise<UpResult> {
     await installClaimLog(r);
     const before = await enqueue(r, `before-${tag}`, 20);
-    const loop = r.requests({ maxRequests: 20_000, maxSeconds: 600, intervalMs: 20, concurrency: 2 });
+    const loop = r.requests({ maxRequests: 20_000, maxSeconds: 600, intervalMs: 50 });
     const upPromise = r.driver.up(r.config(tag));
     let upDone = false;
     void upPromise.finally(() => (upDone = true));
@@ -122,7 +140,8 @@ async function releaseUnderLoad(tag: string, label: string): Promise<UpResult> {
 
     // Zero failed requests, and once the new release answered, only it answers.
     expect(results.length).toBeGreaterThan(50);
-    expect(results.filter((x) => x.status !== 200)).toEqual([]);
+    const stepsAt = (t: number) => up.runs.filter((x) => x.start <= t && t <= x.end).map((x) => x.name);
+    expect(results.filter((x) => x.status !== 200).map((x) => ({ ...x, during: stepsAt(x.t) }))).toEqual([]);
     const firstNew = results.findIndex((x) => x.body.includes(`host=${newHost}`));
     expect(firstNew).toBeGreaterThan(0);
     expect(results.slice(firstNew).filter((x) => !x.body.includes(`release=${tag} host=${newHost}`))).toEqual([]);

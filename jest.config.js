@@ -8,6 +8,9 @@ const common = {
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
 };
 module.exports = {
+  // Evaluating the program on mocks takes seconds on a busy 2-core machine; jest's 5 s default
+  // turns load into failures. Tests that wait on purpose set their own, longer timeouts.
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"] },
     { ...common, displayName: "integration", testMatch: ["<rootDir>/tests/integration/**/*.test.ts"] },

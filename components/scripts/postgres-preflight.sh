@@ -262,9 +262,14 @@ if [[ $INITIALIZE == true ]]; then
         conflicts+=("  - postgres.initialize: true, but another Postgres container exists on this host: $o. A new, empty cluster is refused while another one may hold the real data: take it over with postgres.adoptFrom instead, or remove it first.")
     done
     docker_root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || printf '/var/lib/docker')
-    for root in "$docker_root/volumes" /var/lib/postgresql; do
+    # where clusters live on a host: Docker's volumes and Debian/Ubuntu's own clusters
+    # (CLUSTER_SEARCH_ROOTS, space-separated, replaces the list: tests point it at their own engine)
+    read -r -a roots <<<"${CLUSTER_SEARCH_ROOTS:-$docker_root/volumes /var/lib/postgresql}"
+    for root in "${roots[@]}"; do
         [[ -d $root ]] || continue
         while IFS= read -r -d '' f; do
+            # each database's directory (base/<oid>) has a PG_VERSION too: only cluster roots count
+            [[ $f == */base/*/PG_VERSION ]] && continue
             cluster=$(pg_norm_path "${f%/PG_VERSION}")
             [[ $cluster == "$expected_cluster" ]] && continue
             conflicts+=("  - postgres.initialize: true, but a Postgres cluster exists on this host at $cluster (Postgres $(read_version "$f")). A new, empty cluster is refused while another one may hold the real data: take it over (postgres.adoptFrom / postgres.dataDir), or remove it first.")

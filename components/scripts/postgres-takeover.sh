@@ -49,12 +49,22 @@ refuse() {
 major=$((10#$PG_MAJOR))
 retired="$ADOPT_FROM-kamal-retired"
 
-# Which container is the old accessory (it may already carry its retired name).
+# Which container is the old accessory: ADOPT_FROM, unless that name is ours now (Kamal's
+# accessory called `postgres` has our name; the takeover renamed it <name>-kamal-retired).
+is_ours() {
+    local part manager
+    IFS=$PG_FS read -r _ _ _ _ part manager _ < <(head -n 1 <<<"$1")
+    [[ $part == postgres && $manager == pulumi ]]
+}
 old=$ADOPT_FROM
-if ! records=$(pg_inspect "$old" 2>/dev/null); then
+records=""
+if records=$(pg_inspect "$old" 2>/dev/null) && is_ours "$records"; then
+    records=""
+fi
+if [[ -z $records ]]; then
     old=$retired
     if ! records=$(pg_inspect "$old" 2>/dev/null); then
-        if ours=$(docker container inspect --format '{{.State.Status}} {{with .Config.Labels}}{{with index . "shred-day.part"}}{{.}}{{end}}{{end}}' "$CONTAINER" 2>/dev/null) && [[ $ours == "running postgres" ]]; then
+        if ours=$(pg_inspect "$CONTAINER" 2>/dev/null) && is_ours "$ours" && [[ $(head -n 1 <<<"$ours" | cut -d "$PG_FS" -f 3) == running ]]; then
             say "$ADOPT_FROM no longer exists and $CONTAINER runs: taken over earlier, nothing to do."
             exit 0
         fi
@@ -62,10 +72,7 @@ if ! records=$(pg_inspect "$old" 2>/dev/null); then
             "Set postgres.adoptFrom to Kamal's accessory container: docker ps -a --format '{{.Names}} {{.Image}}'."
     fi
 fi
-IFS=$PG_FS read -r _ _ status restart part manager image _ < <(head -n 1 <<<"$records")
-if [[ $part == postgres && $manager == pulumi ]]; then
-    refuse "postgres.adoptFrom = $ADOPT_FROM is this program's own Postgres container (labels shred-day.part=postgres, managed-by=pulumi), not Kamal's accessory."
-fi
+IFS=$PG_FS read -r _ _ status restart _ _ image _ < <(head -n 1 <<<"$records")
 say "found $old: $status, image $image, restart policy ${restart:-none}"
 
 # Ours must not run while the old one does: never two servers on one data directory.

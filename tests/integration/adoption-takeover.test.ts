@@ -86,7 +86,8 @@ interface KamalEra {
 }
 
 /** Kamal's world: network, accessory with real rows, and (optionally) the web stand-in querying it. */
-async function kamalEra(kind: "bind" | "volume", opts: { web: boolean }): Promise<KamalEra> {
+async function kamalEra(kind: "bind" | "volume", opts: { web: boolean; name?: string }): Promise<KamalEra> {
+    const OLD = opts.name ?? "shred-day-db";
     await docker.run(["network", "create", "kamal"]);
     let mount: string;
     if (kind === "bind") {
@@ -158,8 +159,8 @@ function takeoverParams(dataDir: string, dumpDir: string, extra: ScriptParams = 
 }
 
 /** Our container, as the docker provider creates it from the component's spec. */
-async function startOurs(dataDir: string): Promise<void> {
-    const spec = postgresContainerSpec({ image: pgImage, privateIp: PRIVATE_IP, dataDir, mountPath: "/var/lib/postgresql/data", adoptFrom: OLD });
+async function startOurs(dataDir: string, adoptFrom = OLD): Promise<void> {
+    const spec = postgresContainerSpec({ image: pgImage, privateIp: PRIVATE_IP, dataDir, mountPath: "/var/lib/postgresql/data", adoptFrom });
     const p = spec.ports[0];
     const args = ["run", "--detach", "--name", spec.name, "--restart", "unless-stopped", "--publish", `${p.ip}:${p.external}:${p.internal}/${p.protocol}`];
     for (const v of spec.volumes) args.push("--volume", `${v.hostPath}:${v.containerPath}`);
@@ -171,10 +172,10 @@ async function startOurs(dataDir: string): Promise<void> {
     await sh(args);
 }
 
-async function state(): Promise<string> {
+async function state(old = OLD): Promise<string> {
     const r = await docker.run(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
-    const old = await docker.run(["inspect", "--format", "{{.State.Status}} restart={{.HostConfig.RestartPolicy.Name}}", OLD]);
-    return `${r.stdout.split("\n").filter(Boolean).map((l) => l.replace(/ (Up|Exited) .*/, " $1")).sort().join(", ")} | ${OLD}: ${old.stdout.trim()}`;
+    const o = await docker.run(["inspect", "--format", "{{.State.Status}} restart={{.HostConfig.RestartPolicy.Name}}", old]);
+    return `${r.stdout.split("\n").filter(Boolean).map((l) => l.replace(/ (Up|Exited) .*/, " $1")).sort().join(", ")} | ${old}: ${o.stdout.trim()}`;
 }
 
 function queries(logs: string) {
@@ -281,6 +282,32 @@ describe.each(["bind", "volume"] as const)("takeover of Kamal's accessory, data 
         expect(take.stdout).toContain(`${OLD} is stopped: taken over already, nothing else to do.`);
         expect(fs.existsSync(path.join(scratch, `dumps-${kind}-again`))).toBe(false);
         expect(await state()).toBe(before);
+    });
+});
+
+describe("Kamal's accessory called `postgres`: named shred-day-postgres, like ours", () => {
+    afterAll(teardown);
+
+    test("taken over by labels, not names: renamed <name>-kamal-retired, ours takes the name; a re-run changes nothing", async () => {
+        const era = await kamalEra("bind", { web: false, name: POSTGRES_CONTAINER });
+        const adopt = { ADOPT_FROM: POSTGRES_CONTAINER };
+        const pre = await runScript("postgres-preflight", preflightParams(era.dataDir, adopt));
+        expect(pre.code).toBe(0);
+        const take = await runScript("postgres-takeover", takeoverParams(era.dataDir, path.join(scratch, "dumps-same-name"), adopt));
+        expect(take.stderr).toBe("");
+        expect(take.code).toBe(0);
+        expect(take.stdout).toContain(`renamed ${POSTGRES_CONTAINER} to ${POSTGRES_CONTAINER}-kamal-retired`);
+        await startOurs(era.dataDir, POSTGRES_CONTAINER);
+        expect((await runScript("postgres-wait-ready", { CONTAINER: POSTGRES_CONTAINER, PRIVATE_IP, DB_USER: USER, TIMEOUT_SECONDS: 60 })).code).toBe(0);
+        expect((await sh(["exec", POSTGRES_CONTAINER, "psql", "-U", USER, "-d", DB, "-Atc", "SELECT count(*) FROM items"])).trim()).toBe(String(ROWS));
+        expect((await sh(["inspect", "--format", "{{.State.Status}} {{.HostConfig.RestartPolicy.Name}}", `${POSTGRES_CONTAINER}-kamal-retired`])).trim()).toBe("exited no");
+        // a later pulumi up (ours replaced, say): ours holds the name now, the retired one is found
+        const before = await state(`${POSTGRES_CONTAINER}-kamal-retired`);
+        expect((await runScript("postgres-preflight", preflightParams(era.dataDir, adopt))).code).toBe(0);
+        const again = await runScript("postgres-takeover", takeoverParams(era.dataDir, path.join(scratch, "dumps-same-name-again"), adopt));
+        expect(again.code).toBe(0);
+        expect(again.stdout).toContain(`${POSTGRES_CONTAINER}-kamal-retired is stopped: taken over already, nothing else to do.`);
+        expect(await state(`${POSTGRES_CONTAINER}-kamal-retired`)).toBe(before);
     });
 });
 

@@ -9,7 +9,6 @@
  * for one that does not answer.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { main, OpsIo } from "../../scripts/ops/main";
 import { TestDocker } from "../support/docker";
@@ -23,6 +22,7 @@ import {
     SshServer,
     startRemoteHost,
     TEST_SSH_USER,
+    testScratchDir,
 } from "../support/integration";
 
 jest.setTimeout(90_000);
@@ -73,7 +73,7 @@ ${hosts}
 }
 
 beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-ops-"));
+    dir = testScratchDir("ops");
     meminfo = path.join(dir, "meminfo");
     // 4 GiB, 1.5 GiB available (62% used), 1 GiB swap with 768 MiB free
     fs.writeFileSync(meminfo, "MemTotal:        4194304 kB\nMemFree:          524288 kB\nMemAvailable:    1572864 kB\nSwapTotal:       1048576 kB\nSwapFree:         786432 kB\n");

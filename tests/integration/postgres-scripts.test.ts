@@ -6,11 +6,9 @@
  * Tests assert on the engine's real state (docker ps/inspect) and on the database.
  */
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { scriptCommand, ScriptParams } from "../../components/remote";
 import { TestDocker } from "../support/docker";
-import { ContainerPostgres, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost, testSshAccount } from "../support/integration";
+import { ContainerPostgres, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost, testScratchDir, testSshAccount } from "../support/integration";
 
 jest.setTimeout(90_000);
 
@@ -28,7 +26,7 @@ beforeAll(async () => {
     host = await startRemoteHost();
     ({ pg, docker } = host);
     appImage = await docker.image("app");
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-pgscripts-"));
+    scratch = testScratchDir("pgscripts", { forSessions: true });
     // the scripts run as the unprivileged ssh user: it owns the data dirs it is asked to check
     const { uid, gid } = testSshAccount();
     fs.chownSync(scratch, uid, gid);
@@ -48,11 +46,6 @@ async function engineState(): Promise<string> {
     const ps = await docker.ok(["ps", "-a", "--no-trunc", "--format", "{{.Names}} {{.State}} {{.Image}} {{.CreatedAt}}"]);
     const nets = await docker.ok(["network", "ls", "--format", "{{.Name}}"]);
     return [ps.split("\n").sort().join("\n"), nets.split("\n").sort().join("\n")].join("\n--\n");
-}
-
-/** A container of the (small) app image that just sleeps, with the given docker run options. */
-async function sleeper(name: string, opts: string[], start = true): Promise<void> {
-    await docker.ok([start ? "run" : "create", ...(start ? ["--detach"] : []), "--name", name, ...opts, appImage, "sleep", "600"]);
 }
 
 /** Postgres logs to stderr: `docker logs` gives it on stderr too. */
@@ -142,139 +135,9 @@ describe("postgres-wait-ready.sh", () => {
 });
 
 // ---------------------------------------------------------------------------------------
-describe("postgres-preflight.sh", () => {
-    let n = 0;
-    const newDir = () => path.join(scratch, `data-${++n}`);
-    function cluster(dir: string, relPath: string, version: string) {
-        fs.mkdirSync(path.join(dir, path.dirname(relPath)), { recursive: true });
-        fs.writeFileSync(path.join(dir, relPath), `${version}\n`);
-        fs.writeFileSync(path.join(dir, path.dirname(relPath), "postgresql.conf"), "# marker\n");
-    }
-    const params = (dataDir: string, major: number) => ({ DATA_DIR: dataDir, PG_MAJOR: major, PRIVATE_IP, CONTAINER });
-    /** What the real engine prints for a container's Ports (the text the script quotes). */
-    const portsOf = (name: string) => docker.ok(["ps", "--all", "--no-trunc", "--filter", `name=^${name}$`, "--format", "{{.Ports}}"]);
+// postgres-preflight.sh: tests/integration/adoption-preflight.test.ts (i10-adopt), on the real engine.
 
-    test("a missing data dir is created (mode 0700) and reported as new", async () => {
-        const dir = path.join(newDir(), "postgres");
-        const r = await runScript("postgres-preflight", params(dir, 16));
-        expect(r.stderr).toBe("");
-        expect(r.code).toBe(0);
-        expect(r.stdout).toMatch(/did not exist: created it, empty \(mode 0700\); the Postgres 16 image will initialise a new cluster there on first start \(mounted at \/var\/lib\/postgresql\/data\)/);
-        expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
-        // idempotent: the second run finds an empty dir and changes nothing
-        const again = await runScript("postgres-preflight", params(dir, 16));
-        expect(again.code).toBe(0);
-        expect(again.stdout).toMatch(/exists and holds no cluster/);
-    });
-
-    test("an existing cluster of the configured major is reused, < 18 layout", async () => {
-        const dir = newDir();
-        cluster(dir, "PG_VERSION", "16");
-        const before = fs.readdirSync(dir).sort();
-        const r = await runScript("postgres-preflight", params(dir, 16));
-        expect(r.code).toBe(0);
-        expect(r.stdout).toContain(`${dir} holds an existing Postgres 16 cluster (${dir}/PG_VERSION): reused as is, never re-initialised (mounted at /var/lib/postgresql/data)`);
-        expect(fs.readdirSync(dir).sort()).toEqual(before);
-    });
-
-    test("an existing cluster of the configured major is reused, 18+ layout", async () => {
-        const dir = newDir();
-        cluster(dir, "18/docker/PG_VERSION", "18");
-        const r = await runScript("postgres-preflight", params(dir, 18));
-        expect(r.code).toBe(0);
-        expect(r.stdout).toContain(`holds an existing Postgres 18 cluster (${dir}/18/docker/PG_VERSION): reused as is, never re-initialised (mounted at /var/lib/postgresql)`);
-    });
-
-    test("version mismatch: a 15 cluster with a 16 image is refused, with how to upgrade", async () => {
-        const dir = newDir();
-        cluster(dir, "PG_VERSION", "15");
-        const r = await runScript("postgres-preflight", { ...params(dir, 16), IMAGE: "postgres:16.4" });
-        expect(r.code).toBe(1);
-        expect(r.stdout).toBe("");
-        expect(r.stderr).toContain("postgres-preflight: REFUSED.");
-        expect(r.stderr).toContain(`postgres.dataDir ${dir} holds a Postgres 15 cluster (${dir}/PG_VERSION), but postgres.image is postgres:16.4, a Postgres 16 image.`);
-        expect(r.stderr).toContain("pulumi config set --path postgres.image postgres:15");
-        expect(r.stderr).toMatch(/pg_upgrade/);
-        expect(r.stderr).toMatch(/pg_dumpall from the 15 server and restore/);
-        expect(r.stderr).toContain("Nothing was changed on this host.");
-        expect(fs.readFileSync(path.join(dir, "PG_VERSION"), "utf8")).toBe("15\n");
-    });
-
-    test("version mismatch: an 18-layout cluster with a 16 image is refused", async () => {
-        const dir = newDir();
-        cluster(dir, "18/docker/PG_VERSION", "18");
-        const r = await runScript("postgres-preflight", params(dir, 16));
-        expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`holds a Postgres 18 cluster (${dir}/18/docker/PG_VERSION), but postgres.image is a Postgres 16 image.`);
-        expect(r.stderr).toContain("postgres.image postgres:18");
-    });
-
-    test("version mismatch: a 16 cluster (pre-18 layout) with an 18 image is refused, not hidden by a new cluster", async () => {
-        const dir = newDir();
-        cluster(dir, "PG_VERSION", "16");
-        const r = await runScript("postgres-preflight", params(dir, 18));
-        expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`holds a Postgres 16 cluster (${dir}/PG_VERSION), but postgres.image is a Postgres 18 image.`);
-        expect(fs.existsSync(path.join(dir, "18"))).toBe(false);
-    });
-
-    test("data dir pointing at the parent of the old accessory's data is refused with the right path", async () => {
-        const dir = newDir();
-        cluster(dir, "data/PG_VERSION", "16");
-        const r = await runScript("postgres-preflight", params(dir, 16));
-        expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`holds no cluster itself, but ${dir}/data does (Postgres 16)`);
-        expect(r.stderr).toContain(`pulumi config set --path postgres.dataDir ${dir}/data`);
-    });
-
-    test("a non-empty dir without a cluster is refused for a pre-18 image", async () => {
-        const dir = newDir();
-        fs.mkdirSync(dir);
-        fs.writeFileSync(path.join(dir, "notes.txt"), "x");
-        const r = await runScript("postgres-preflight", params(dir, 16));
-        expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/is not empty but holds no Postgres cluster/);
-    });
-
-    test("conflicting containers: the old Kamal accessory on 127.0.0.1 mounting the data dir, and one on 0.0.0.0:5432, are named and never stopped", async () => {
-        const dir = newDir();
-        cluster(dir, "PG_VERSION", "16");
-        fs.mkdirSync(path.join(scratch, "redis"), { recursive: true });
-        // our container holds 10.0.0.3:5432; the engine would refuse 0.0.0.0:5432 beside it, so it is stopped here
-        await pg.stopServer();
-        try {
-            await sleeper("shred-day-db", ["-p", "127.0.0.1:5432:5432", "-v", `${dir}:/var/lib/postgresql/data`]);
-            await sleeper("redis", ["-p", "127.0.0.1:6379:6379", "-v", `${path.join(scratch, "redis")}:/data`]);
-            const before = await engineState();
-            const r = await runScript("postgres-preflight", params(dir, 16));
-            expect(r.code).toBe(1);
-            expect(r.stdout).toBe("");
-            expect(r.stderr).toContain("postgres-preflight: REFUSED.");
-            expect(r.stderr).toContain(
-                `container 'shred-day-db' (running) bind-mounts ${dir}, i.e. postgres.dataDir ${dir}: two Postgres servers on one data directory corrupt it; stop it with: docker stop shred-day-db   (if it is the old Kamal accessory, from the app repo: kamal accessory stop db)`,
-            );
-            expect(r.stderr).not.toContain("redis");
-            expect(r.stderr).toContain("This step never stops a container itself");
-            expect(await engineState()).toBe(before);
-
-            // the engine refuses 0.0.0.0:5432 while 127.0.0.1:5432 is published: one at a time
-            await removeContainers("shred-day-db");
-            await sleeper("legacy-pg", ["-p", "5432:5432", "-v", "pgdata:/var/lib/postgresql/data"]);
-            const ports = await portsOf("legacy-pg");
-            // the real engine lists the image's EXPOSEd port and the IPv6 binding too: "80/tcp, 0.0.0.0:5432->5432/tcp, :::5432->5432/tcp"
-            expect(ports).toContain("0.0.0.0:5432->5432/tcp");
-            const before2 = await engineState();
-            const r2 = await runScript("postgres-preflight", params(dir, 16));
-            expect(r2.code).toBe(1);
-            expect(r2.stderr).toContain(`container 'legacy-pg' (running) publishes port 5432 (${ports}), which shred-day-postgres needs on 10.0.0.3:5432; stop it with: docker stop legacy-pg`);
-            expect(await engineState()).toBe(before2);
-        } finally {
-            await removeContainers("shred-day-db", "legacy-pg", "redis");
-            await docker.run(["volume", "rm", "pgdata"]);
-            await pg.startServer();
-        }
-    });
-
+describe("the engine: publishing 5432 on the private IP", () => {
     test("the engine itself refuses a second publish of 5432 on an address that is taken", async () => {
         const r = await docker.run(["run", "--detach", "--name", "taken", "-p", `${PRIVATE_IP}:5432:5432`, appImage, "sleep", "600"]);
         try {
@@ -286,77 +149,6 @@ describe("postgres-preflight.sh", () => {
         }
     });
 
-    test("conflicting container: another container published on the private IP, on IPv6 any, or in a port range", async () => {
-        await pg.stopServer();
-        try {
-            for (const publish of [`${PRIVATE_IP}:5432:5432`, "[::]:5432:5432", "5430-5439:5430-5439"]) {
-                await sleeper("other", ["-p", publish]);
-                const ports = await portsOf("other");
-                const r = await runScript("postgres-preflight", params(newDir(), 16));
-                await removeContainers("other");
-                expect(r.code).toBe(1);
-                expect(r.stderr).toContain(`container 'other' (running) publishes port 5432 (${ports})`);
-            }
-        } finally {
-            await removeContainers("other");
-            await pg.startServer();
-        }
-    });
-
-    test("a bind mount around the data dir is a conflict too (docker ps lists bind-mount sources)", async () => {
-        const dir = newDir();
-        cluster(dir, "PG_VERSION", "16");
-        fs.mkdirSync(path.join(scratch, "other"), { recursive: true });
-        try {
-            await sleeper("backup", ["-v", `${path.join(scratch, "other")}:/other`, "-v", `${path.dirname(dir)}:/backup`]);
-            const r = await runScript("postgres-preflight", params(dir, 16));
-            expect(r.code).toBe(1);
-            expect(r.stderr).toContain(`container 'backup' (running) bind-mounts ${path.dirname(dir)}`);
-        } finally {
-            await removeContainers("backup");
-        }
-    });
-
-    test("no conflict: our own container, 5432 on another address, udp, other ports; a stopped old accessory is only a warning", async () => {
-        const dir = newDir();
-        cluster(dir, "PG_VERSION", "16");
-        try {
-            await sleeper("local-only", ["-p", "127.0.0.1:5432:5432"]);
-            await sleeper("udp", ["-p", "5432:5432/udp"]);
-            await sleeper("web", ["-p", "80:80", "-p", "443:443"]);
-            await docker.ok(["run", "--name", "shred-day-db", "-v", `${dir}:/var/lib/postgresql/data`, appImage, "true"]);
-            expect(await docker.ok(["inspect", "--format", "{{.State.Status}}", "shred-day-db"])).toBe("exited");
-            const before = await engineState();
-            const r = await runScript("postgres-preflight", params(dir, 16));
-            expect(r.stderr).toContain(`warning: stopped container 'shred-day-db' (exited) also mounts ${dir} (postgres.dataDir). Never start it again while shred-day-postgres runs; remove it once the move is done (docker rm shred-day-db, or kamal accessory remove db).`);
-            expect(r.code).toBe(0);
-            expect(r.stdout).toContain("reused as is");
-            expect(r.stdout).toContain("no other container publishes 5432 on 10.0.0.3, 0.0.0.0 or :: or mounts");
-            expect(await engineState()).toBe(before);
-        } finally {
-            await removeContainers("local-only", "udp", "web", "shred-day-db");
-        }
-    });
-
-    test("docker ps failing (no daemon on DOCKER_HOST) is refused with the engine's reason, and nothing is created", async () => {
-        const dir = path.join(newDir(), "x");
-        const r = await runScript("postgres-preflight", { ...params(dir, 16), DOCKER_HOST: `unix://${scratch}/no-daemon.sock` });
-        expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`cannot list the containers on this host (docker ps failed): Cannot connect to the Docker daemon at unix://${scratch}/no-daemon.sock. Is the docker daemon running?`);
-        expect(fs.existsSync(dir)).toBe(false);
-    });
-
-    test("bad parameters are refused", async () => {
-        for (const [p, msg] of [
-            [{ PG_MAJOR: "16.2" }, /PG_MAJOR must be the major version/],
-            [{ DATA_DIR: "relative/dir" }, /must be an absolute path/],
-            [{ DATA_DIR: "/var/lib/../etc" }, /without \. or \.\. components/],
-        ] as const) {
-            const r = await runScript("postgres-preflight", { ...params("/nonexistent-shred-day-test", 16), ...p });
-            expect(r.code).toBe(1);
-            expect(r.stderr).toMatch(msg);
-        }
-    });
 });
 
 // ---------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ beforeAll(async () => {
     await psql(fs.readFileSync(SOLID_QUEUE_SCHEMA_FILE, "utf8"));
     ssh = await startSshd({ env: docker.env });
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), "i12-engine-"));
+    fs.chmodSync(scratch, 0o755); // the test sshd's sessions run as an unprivileged user (i9: issue 11.11)
 }, DOCKER_START_TIMEOUT_MS);
 
 afterAll(async () => {

@@ -14,12 +14,11 @@
  * Every test ends by checking that no secret value appears in any command text sent over SSH.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { ScriptParams } from "../../components/remote";
 import { SECRETS } from "../support/fixtures";
 import { TestDocker } from "../support/docker";
-import { ContainerPostgres, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost, testSshAccount } from "../support/integration";
+import { ContainerPostgres, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost, testScratchDir, testSshAccount } from "../support/integration";
 
 jest.setTimeout(120_000);
 
@@ -65,7 +64,7 @@ const ENV_TEXT = (role: "web" | "jobs", extra: string[] = []) =>
     ].join("\n");
 
 beforeAll(async () => {
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-release-"));
+    scratch = testScratchDir("release", { forSessions: true });
     fakeBin = path.join(scratch, "fakebin");
     fs.mkdirSync(fakeBin);
     const { uid, gid } = testSshAccount();

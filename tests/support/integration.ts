@@ -27,8 +27,9 @@ import * as path from "path";
 import { scriptCommand, ScriptParams } from "../../components/remote";
 import { onCleanup } from "./cleanup";
 import { startDocker, TestDocker, DOCKER_START_TIMEOUT_MS } from "./docker";
+import { POSTGRES_LABELS } from "../../components/postgresAccessory";
 
-/** The password of the `shred_day` superuser role in every TestPostgres cluster. */
+/** The password of the `shred_day` superuser role (POSTGRES_USER) of every test Postgres container. */
 export const TEST_PG_PASSWORD = "TestPassword123";
 /** The role the clusters create for the scripts (a superuser, like the official image's POSTGRES_USER). */
 export const TEST_PG_USER = "shred_day";
@@ -171,146 +172,26 @@ function makeTempDir(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), `shred-day-${prefix}-`));
 }
 
+/**
+ * A scratch dir for a test file, removed at exit and on SIGINT/SIGTERM/SIGHUP too (cleanup.ts),
+ * not only by the file's afterAll. `forSessions`: owned by TEST_SSH_USER, so the scripts run
+ * over the test sshd can write in it.
+ */
+export function testScratchDir(prefix: string, opts: { forSessions?: boolean } = {}): string {
+    const dir = makeTempDir(prefix);
+    onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+    if (opts.forSessions) {
+        const { uid, gid } = testSshAccount();
+        fs.chownSync(dir, uid, gid);
+    }
+    return dir;
+}
+
 /** Everything started by this process is undone on exit, failure and signals (cleanup.ts). */
 const onExit = onCleanup;
 
-// ---------------------------------------------------------------------------------------
-// PostgreSQL
-
-export interface TestPostgres {
-    /** TCP port on 127.0.0.1 (scram-sha-256 for every role). */
-    port: number;
-    /** Unix socket directory (trust for every role). */
-    socketDir: string;
-    /** "shred_day", a superuser. */
-    user: string;
-    /** TEST_PG_PASSWORD. */
-    password: string;
-    /** Major version of the local server (15 on Debian bookworm). */
-    major: number;
-    /** Run SQL (one or many statements, sent on stdin) as the bootstrap superuser over the socket; `psql -At` output. Throws on error. */
-    psql(sql: string, db?: string): Promise<string>;
-    /** CREATE DATABASE name OWNER shred_day. */
-    createDatabase(name: string): Promise<void>;
-    /** Stop the server but keep the cluster (for "not ready yet" scenarios); startServer() brings it back on the same port. */
-    stopServer(): Promise<void>;
-    startServer(): Promise<void>;
-    /** Stop the server and delete the cluster. */
-    stop(): Promise<void>;
-}
-
 function pgIdent(name: string): string {
     return `"${name.replace(/"/g, '""')}"`;
-}
-
-/**
- * A throwaway cluster owned by OS user `postgres`, on a free 127.0.0.1 port, with its own
- * socket dir. pg_hba: `local all all trust`, `host all all 127.0.0.1/32 scram-sha-256`.
- */
-export async function startPostgres(): Promise<TestPostgres> {
-    const runuser = requireTool("runuser");
-    const initdb = requireTool("initdb");
-    const pgCtl = requireTool("pg_ctl");
-    const psqlBin = requireTool("psql");
-    const postgresBin = requireTool("postgres");
-
-    const base = makeTempDir("pg");
-    const dataDir = path.join(base, "data");
-    const socketDir = path.join(base, "sock");
-    const logFile = path.join(base, "server.log");
-    fs.mkdirSync(socketDir);
-    fs.chmodSync(base, 0o755);
-    await execOk("chown", ["-R", "postgres:postgres", base]);
-
-    const asPostgres = (file: string, args: string[]) =>
-        execLocal(runuser, ["-u", "postgres", "--", file, ...args], { cwd: base, env: { PATH: DEFAULT_REMOTE_PATH, LANG: "C" } });
-
-    const init = await asPostgres(initdb, ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
-    if (init.code !== 0) {
-        fs.rmSync(base, { recursive: true, force: true });
-        throw new Error(`initdb failed (${init.code}): ${init.stderr}${init.stdout}`);
-    }
-    fs.writeFileSync(
-        path.join(dataDir, "pg_hba.conf"),
-        ["# test cluster: trust on the socket, passwords over TCP", "local all all trust", "host all all 127.0.0.1/32 scram-sha-256", ""].join("\n"),
-    );
-    const version = (await execOk(postgresBin, ["--version"])).stdout; // "postgres (PostgreSQL) 15.x"
-    const major = Number(/(\d+)(?:\.\d+)?/.exec(version)?.[1] ?? NaN);
-
-    let port = 0;
-    const startServer = async (): Promise<void> => {
-        const options = [
-            `-p ${port}`,
-            `-k ${socketDir}`,
-            "-c listen_addresses=127.0.0.1",
-            "-c fsync=off",
-            "-c synchronous_commit=off",
-            "-c full_page_writes=off",
-            "-c shared_buffers=16MB",
-            "-c max_connections=40",
-        ].join(" ");
-        const r = await asPostgres(pgCtl, ["-D", dataDir, "-l", logFile, "-w", "-t", "60", "-o", options, "start"]);
-        if (r.code !== 0) {
-            const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : "";
-            throw new Error(`pg_ctl start on port ${port} failed (${r.code}): ${r.stderr}${r.stdout}\n${log}`);
-        }
-    };
-    const stopServer = async (): Promise<void> => {
-        await asPostgres(pgCtl, ["-D", dataDir, "-m", "fast", "-w", "-t", "60", "stop"]);
-    };
-
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 5; attempt++) {
-        port = await freePort();
-        try {
-            await startServer();
-            lastError = undefined;
-            break;
-        } catch (err) {
-            lastError = err; // most likely the port was taken meanwhile: try another
-        }
-    }
-    if (lastError) {
-        fs.rmSync(base, { recursive: true, force: true });
-        throw lastError;
-    }
-    const unregister = onExit(() => {
-        spawnSync(runuser, ["-u", "postgres", "--", pgCtl, "-D", dataDir, "-m", "immediate", "stop"], { stdio: "ignore", cwd: base });
-        fs.rmSync(base, { recursive: true, force: true });
-    });
-
-    const psql = async (sql: string, db = "postgres"): Promise<string> => {
-        const r = await execLocal(psqlBin, ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", socketDir, "-p", String(port), "-U", "postgres", "-d", db, "-f", "-"], {
-            stdin: sql,
-            env: { PATH: DEFAULT_REMOTE_PATH, LANG: "C" },
-        });
-        if (r.code !== 0) throw new Error(`psql on ${db} failed (${r.code}): ${r.stderr}\nSQL: ${sql}`);
-        return r.stdout.replace(/\n$/, "");
-    };
-
-    await psql(`CREATE ROLE ${pgIdent(TEST_PG_USER)} WITH LOGIN SUPERUSER PASSWORD '${TEST_PG_PASSWORD}';`);
-
-    let stopped = false;
-    return {
-        port,
-        socketDir,
-        user: TEST_PG_USER,
-        password: TEST_PG_PASSWORD,
-        major,
-        psql,
-        createDatabase: async (name: string) => {
-            await psql(`CREATE DATABASE ${pgIdent(name)} OWNER ${pgIdent(TEST_PG_USER)};`);
-        },
-        stopServer,
-        startServer,
-        stop: async () => {
-            if (stopped) return;
-            stopped = true;
-            await asPostgres(pgCtl, ["-D", dataDir, "-m", "immediate", "-w", "stop"]);
-            fs.rmSync(base, { recursive: true, force: true });
-            unregister();
-        },
-    };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -574,7 +455,7 @@ export const TEST_PRIVATE_IP = "10.0.0.3";
 /** Name of the Postgres container startRemoteHost runs (the accessory's default name). */
 export const TEST_PG_CONTAINER = "shred-day-postgres";
 
-/** Anything with psql + createDatabase: the Postgres container (or a local TestPostgres). */
+/** Anything with psql + createDatabase (the Postgres container). */
 export interface SqlTarget {
     psql(sql: string, db?: string): Promise<string>;
     createDatabase(name: string): Promise<void>;
@@ -615,6 +496,8 @@ async function startContainerPostgres(docker: TestDocker, privateIp: string): Pr
     await docker.ok([
         "run", "--detach", "--name", TEST_PG_CONTAINER, "--restart", "unless-stopped",
         "--publish", `${privateIp}:5432:5432`,
+        // the program's own Postgres container is told apart by these labels, not by its name (issue 10)
+        ...Object.entries(POSTGRES_LABELS).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
         "--env", `POSTGRES_USER=${TEST_PG_USER}`, "--env", `POSTGRES_PASSWORD=${TEST_PG_PASSWORD}`, "--env", "POSTGRES_DB=postgres",
         image, "postgres", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=100",
     ]);

@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { AppEnvInput, envFileText, releaseId, Role, roleEnv } from "./appEnv";
+import { AppEnvInput, envFileText, releaseId, Role, roleEnv, secretEnvNames } from "./appEnv";
 import { ENV_DIR } from "./cloudConfig";
 import { connectionTo, remoteStep, SshAccess } from "./remote";
 
@@ -100,7 +100,7 @@ export class Release extends pulumi.ComponentResource {
             pulumi
                 .all([args.appSecrets, args.databaseUrls])
                 .apply(([secrets, databaseUrls]): AppEnvInput => ({ clear: args.clearEnv[role], secrets, databaseUrls, dbHost: args.dbHost }));
-        const envText = (role: Role) => pulumi.secret(envInput(role).apply((input) => envFileText(roleEnv(role, input, args.concurrency))));
+        const envText = (role: Role) => pulumi.secret(envInput(role).apply((input) => envFileText(roleEnv(role, input, args.concurrency), secretEnvNames(input))));
         const webEnv = envText("web");
         const jobsEnv = envText("jobs");
         this.webRelease = pulumi.unsecret(webEnv.apply((text) => releaseId(args.image, text)));

@@ -91,11 +91,35 @@ export interface RemoteStepArgs {
     stdin?: pulumi.Input<string>;
     /** A change here replaces the step (runs it again from scratch). */
     triggers?: pulumi.Input<any[]>;
+    /**
+     * How long Pulumi lets the step run before it gives up (`customTimeouts`), as Pulumi's
+     * duration text ("20m"). Every script bounds its own waits below this; this bound is the
+     * last line of defence, so a hung SSH session cannot hold `pulumi up` and its stack lock.
+     */
+    timeout?: string;
 }
+
+/** The default `customTimeouts` of a remote step: above every wait a script bounds itself. */
+export const STEP_TIMEOUT = "20m";
+
+/**
+ * What every remote command keeps secret in the state: its stdout and stderr may quote
+ * what a container printed (an app echoing its env, a registry's answer), so they are
+ * encrypted like any secret, whatever the script tries to redact.
+ */
+export const SECRET_OUTPUTS = ["stdout", "stderr"];
+
+/**
+ * What reaches the Pulumi log while a step runs: stderr only. The scripts print failures,
+ * warnings and redacted app output there; progress chatter stays on stdout, which is kept
+ * (encrypted) in the state only.
+ */
+export const STEP_LOGGING = "stderr" as const;
 
 /**
  * A remote command that runs one script. Never uses SSH `environment` (stock sshd refuses
- * it), keeps stdout out of the next run's environment, and marks stdin secret.
+ * it), keeps stdout out of the next run's environment, marks stdin, stdout and stderr
+ * secret, logs stderr only, and is bounded in time (customTimeouts).
  */
 export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
     return new command.remote.Command(
@@ -106,9 +130,13 @@ export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.Cust
             ...(args.stdin === undefined ? {} : { stdin: pulumi.secret(args.stdin) }),
             ...(args.triggers === undefined ? {} : { triggers: args.triggers }),
             addPreviousOutputInEnv: false,
-            logging: "stdoutAndStderr",
+            logging: STEP_LOGGING,
         },
-        opts,
+        {
+            ...opts,
+            additionalSecretOutputs: [...new Set([...(opts.additionalSecretOutputs ?? []), ...SECRET_OUTPUTS])],
+            customTimeouts: { create: args.timeout ?? STEP_TIMEOUT, update: args.timeout ?? STEP_TIMEOUT, delete: args.timeout ?? STEP_TIMEOUT, ...opts.customTimeouts },
+        },
     );
 }
 

@@ -28,6 +28,10 @@ export interface Captured {
     ignoreChanges: string[];
     deleteBeforeReplace: boolean;
     replaceOnChanges: string[];
+    /** Outputs the resource options mark secret (`additionalSecretOutputs`). */
+    additionalSecretOutputs: string[];
+    /** `customTimeouts`, when set. */
+    customTimeouts?: pulumi.CustomTimeouts;
     parent?: string;
 }
 
@@ -120,6 +124,8 @@ export async function evaluate(raw: Record<string, unknown>, opts: { preview?: b
             ignoreChanges: o.ignoreChanges ?? [],
             deleteBeforeReplace: (o as pulumi.CustomResourceOptions).deleteBeforeReplace === true,
             replaceOnChanges: o.replaceOnChanges ?? [],
+            additionalSecretOutputs: (o as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [],
+            customTimeouts: (o as pulumi.CustomResourceOptions).customTimeouts,
             parent: resourceName(o.parent),
         });
         return undefined;
@@ -149,6 +155,8 @@ export async function evaluate(raw: Record<string, unknown>, opts: { preview?: b
             ignoreChanges: o?.ignoreChanges ?? [],
             deleteBeforeReplace: o?.deleteBeforeReplace ?? false,
             replaceOnChanges: o?.replaceOnChanges ?? [],
+            additionalSecretOutputs: o?.additionalSecretOutputs ?? [],
+            customTimeouts: o?.customTimeouts,
             parent: o?.parent,
         };
     });

@@ -138,8 +138,9 @@ case "$1" in
     return 0 ;;
   inspect)
     if [ "$2" = "--format" ] && [ "$3" = "{{.Name}}" ]; then
-      grep -q "^/$4	" "$DOCKER_DOUBLE_DIR/inspect.txt" && { echo "/$4"; return 0; }
-      echo "Error: No such object: $4" >&2; return 1
+      n=$4; [ "$n" = "--" ] && n=$5
+      grep -q "^/$n	" "$DOCKER_DOUBLE_DIR/inspect.txt" && { echo "/$n"; return 0; }
+      echo "Error: No such object: $n" >&2; return 1
     fi
     cat "$DOCKER_DOUBLE_DIR/inspect.txt"; return 0 ;;
   logs)
@@ -415,7 +416,7 @@ describe("ops logs, console, dbconsole", () => {
         expect(r.err).toContain(`ops: ${JOBS2} did not answer: ssh: connect to host 127.0.0.1 port ${closedPort}: Connection refused`);
         expect(jobsDocker.calls()).toEqual([
             ["ps", "--filter", "label=service=shred-day", "--filter", "label=role=jobs", "--format", "{{.Names}}"],
-            ["logs", "--timestamps", "--tail", "100", "shred-day-jobs-0123456789"],
+            ["logs", "--timestamps", "--tail", "100", "--", "shred-day-jobs-0123456789"],
         ]);
     });
 
@@ -424,7 +425,7 @@ describe("ops logs, console, dbconsole", () => {
         expect(r.code).toBe(1);
         expect(r.out).toBe(`[${JOBS}] 2024-05-01T10:00:00.000000000Z shred-day-jobs-0123456789 line 1\n[${JOBS}] 2024-05-01T10:00:01.000000000Z shred-day-jobs-0123456789 line 2\n`);
         expect(r.err).toContain(`[${JOBS2}] did not answer`);
-        expect(jobsDocker.calls()[1]).toEqual(["logs", "--timestamps", "--follow", "--since", "10m", "shred-day-jobs-0123456789"]);
+        expect(jobsDocker.calls()[1]).toEqual(["logs", "--timestamps", "--follow", "--since", "10m", "--", "shred-day-jobs-0123456789"]);
     });
 
     test("logs postgres and proxy: the fixed containers on the web host; logs web by label (docker test double)", async () => {
@@ -436,9 +437,9 @@ describe("ops logs, console, dbconsole", () => {
         const webLogs = await ops(["logs", "web", "--stack", "ok", "--no-pulumi"]);
         expect(webLogs.out).toContain("shred-day-web-0123456789 line 2");
         expect(webDocker.calls().filter((c) => c[0] === "logs")).toEqual([
-            ["logs", "--timestamps", "--tail", "5", "shred-day-postgres"],
-            ["logs", "--timestamps", "--tail", "100", "kamal-proxy"],
-            ["logs", "--timestamps", "--tail", "100", "shred-day-web-0123456789"],
+            ["logs", "--timestamps", "--tail", "5", "--", "shred-day-postgres"],
+            ["logs", "--timestamps", "--tail", "100", "--", "kamal-proxy"],
+            ["logs", "--timestamps", "--tail", "100", "--", "shred-day-web-0123456789"],
         ]);
         expect(jobsDocker.calls()).toEqual([]);
     });
@@ -458,7 +459,7 @@ describe("ops logs, console, dbconsole", () => {
         expect(run.slice(0, 3)).toEqual(["run", "--rm", "-i"]);
         expect(run[3]).toBe("--name");
         expect(run[4]).toMatch(/^shred-day-console-\d+-\d+$/);
-        expect(run.slice(5)).toEqual(["--env-file", "/etc/shred-day/jobs.env", IMAGE, "bin/rails", "console"]);
+        expect(run.slice(5)).toEqual(["--env-file", "/etc/shred-day/jobs.env", "--", IMAGE, "bin/rails", "console"]);
         expect(webDocker.calls()).toEqual([]);
         // --image overrides the running container's image
         jobsDocker.reset();

@@ -138,6 +138,7 @@ run)
       shift 2 ;;
     --rm) rm=yes; shift ;;
     --detach|-d) shift ;;
+    --) shift; break ;;
     --*) shift 2 ;;
     *) break ;;
     esac
@@ -355,10 +356,10 @@ describe("image-pull.sh", () => {
         expect(r.stderr).toBe("");
         expect(r.code).toBe(0);
         const calls = docker.calls();
-        expect(calls).toContainEqual(["login", "ghcr.io", "--username", "shred-day", "--password-stdin"]);
+        expect(calls).toContainEqual(["login", "--username", "shred-day", "--password-stdin", "--", "ghcr.io"]);
         expect(fs.readFileSync(modelFile("login-stdin"), "utf8")).toBe(`${SECRET.registry}\n`);
         expect(indexOfCall((c) => c[0] === "login")).toBeLessThan(indexOfCall((c) => c[0] === "pull"));
-        expect(calls).toContainEqual(["pull", IMAGE]);
+        expect(calls).toContainEqual(["pull", "--", IMAGE]);
         expect(r.stdout).toContain(`image-pull: pulled ${IMAGE}`);
         expect(r.stdout).not.toContain(SECRET.registry);
     });
@@ -388,11 +389,11 @@ describe("image-pull.sh", () => {
         expect(r.stderr).toBe("");
         expect(r.code).toBe(0);
         expect(docker.calls().filter((c) => c[0] === "pull")).toEqual([]);
-        expect(docker.calls().filter((c) => c[0] === "image" && c[1] === "rm")).toEqual([["image", "rm", "ghcr.io/shred-day/shred-day:v1"]]);
+        expect(docker.calls().filter((c) => c[0] === "image" && c[1] === "rm")).toEqual([["image", "rm", "--", "ghcr.io/shred-day/shred-day:v1"]]);
         expect(r.stdout).toContain("image-pull: keeping ghcr.io/shred-day/shred-day:v3: used by container(s) beefcafe");
         expect(r.stdout).toContain("image-pull: pruned ghcr.io/shred-day/shred-day:v1");
         expect(imageLines().map((l) => l.split(":").pop())).toEqual(["v6", "v5", "v4", "v3", "v2"]);
-        expect(docker.calls()).toContainEqual(["image", "ls", "--no-trunc", "--format", "{{.ID}} {{.Tag}}", "ghcr.io/shred-day/shred-day"]);
+        expect(docker.calls()).toContainEqual(["image", "ls", "--no-trunc", "--format", "{{.ID}} {{.Tag}}", "--", "ghcr.io/shred-day/shred-day"]);
 
         const left = imageLines();
         docker.reset();
@@ -409,8 +410,8 @@ describe("image-pull.sh", () => {
         images(["sha256:old registry.local:5000/shred-day:old"]);
         const r = await run("image-pull", params({ IMAGE: "registry.local:5000/shred-day:new", REGISTRY_SERVER: "registry.local:5000", KEEP_IMAGES: 1 }), `${SECRET.registry}\n`);
         expect(r.code).toBe(0);
-        expect(docker.calls()).toContainEqual(["image", "ls", "--no-trunc", "--format", "{{.ID}} {{.Tag}}", "registry.local:5000/shred-day"]);
-        expect(docker.calls()).toContainEqual(["image", "rm", "registry.local:5000/shred-day:old"]);
+        expect(docker.calls()).toContainEqual(["image", "ls", "--no-trunc", "--format", "{{.ID}} {{.Tag}}", "--", "registry.local:5000/shred-day"]);
+        expect(docker.calls()).toContainEqual(["image", "rm", "--", "registry.local:5000/shred-day:old"]);
     });
 
     test("no password on stdin, or a failed login: exits 1 without pulling (docker test double)", async () => {
@@ -433,7 +434,7 @@ exit 0`);
         const r = await run("image-pull", params({ REGISTRY_SERVER: "", REGISTRY_USER: "" }), "");
         expect(r.code).toBe(0);
         expect(docker.calls().filter((c) => c[0] === "login")).toEqual([]);
-        expect(docker.calls()).toContainEqual(["pull", IMAGE]);
+        expect(docker.calls()).toContainEqual(["pull", "--", IMAGE]);
     });
 });
 
@@ -526,13 +527,13 @@ describe("web-rollout.sh", () => {
         expect(calls).toContainEqual([
             "run", "--detach", "--name", "kamal-proxy", "--network", "kamal", "--restart", "unless-stopped",
             "--publish", "80:80", "--publish", "443:443", "--log-opt", "max-size=10m",
-            "--volume", "kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy", "--label", "service=kamal-proxy", PROXY_IMAGE,
+            "--volume", "kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy", "--label", "service=kamal-proxy", "--", PROXY_IMAGE,
         ]);
         expect(calls).toContainEqual([
             "run", "--detach", "--name", NEW, "--hostname", `shred-day-web-${RELEASE}`, "--network", "kamal",
             "--restart", "unless-stopped", "--stop-timeout", "30", "--env-file", envFile,
             "--label", "service=shred-day", "--label", "role=web", "--label", `release=${RELEASE}`,
-            "--log-opt", "max-size=10m", IMAGE,
+            "--log-opt", "max-size=10m", "--", IMAGE,
         ]);
         expect(calls.filter(isDeploy)).toEqual([[
             "exec", "kamal-proxy", "kamal-proxy", "deploy", "shred-day-web", "--target", `${NEW}:80`, "--host", APP_HOST, "--tls",

@@ -1,0 +1,159 @@
+/**
+ * Issue 11 over a real sshd and PostgreSQL (tests/support/integration.ts): the scripts bound
+ * every wait (point 9), never let a value be read as an option (point 8), keep no registry
+ * token on the host (point 6) and report the content they pulled (point 10).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { DockerDouble, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost } from "../support/integration";
+import { ScriptParams } from "../../components/remote";
+
+const IMAGE = "ghcr.io/shred-day/shred-day:v2";
+const REGISTRY_PASSWORD = "ghp_SECURITYTEST0123456789";
+
+let host: RemoteHost;
+let docker: DockerDouble;
+let scratch: string;
+let fakeBin: string;
+let home: string;
+
+beforeAll(async () => {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-security-"));
+    fakeBin = path.join(scratch, "fakebin");
+    home = path.join(scratch, "home");
+    fs.mkdirSync(fakeBin);
+    fs.mkdirSync(home);
+    fs.chmodSync(scratch, 0o755);
+    host = await startRemoteHost({
+        env: (dockerEnv) => ({ ...dockerEnv, FAKE_DIR: scratch, HOME: home, TMPDIR: scratch, PATH: `${fakeBin}:${dockerEnv.PATH}` }),
+    });
+    docker = host.docker;
+}, HARNESS_START_TIMEOUT_MS);
+
+afterAll(async () => {
+    await host?.stop();
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+    docker.reset();
+    for (const f of fs.readdirSync(fakeBin)) fs.rmSync(path.join(fakeBin, f));
+});
+
+const fake = (name: string, body: string) => fs.writeFileSync(path.join(fakeBin, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+const run = (name: string, params: ScriptParams, stdin?: string, timeoutMs = 40_000): Promise<ScriptRun> => host.runScript(name, params, { stdin, timeoutMs });
+
+/** A docker double holding no image at first; `pull` makes IMAGE present, with a registry digest. */
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+const ID = `sha256:${"cd".repeat(32)}`;
+const REGISTRY_MODEL = `
+D="$DOCKER_DOUBLE_DIR"
+for last in "$@"; do :; done
+printf '%s %s\\n' "$1" "\${DOCKER_CONFIG:-unset}" >> "$D/docker-config"
+case "$1" in
+image)
+  case "$2" in
+  inspect)
+    [ -f "$D/pulled" ] || { echo "Error: No such image: $last" >&2; exit 1; }
+    case "$4" in *RepoDigests*) echo "ghcr.io/shred-day/shred-day@${DIGEST}" ;; *) echo "${ID}" ;; esac ;;
+  ls) [ -f "$D/pulled" ] && echo "${ID} v2" ;;
+  esac ;;
+login)
+  cat > /dev/null
+  [ -n "$DOCKER_CONFIG" ] && mkdir -p "$DOCKER_CONFIG" && echo '{"auths":{"ghcr.io":{"auth":"TOKEN"}}}' > "$DOCKER_CONFIG/config.json"
+  [ -z "$DOCKER_CONFIG" ] && mkdir -p "$HOME/.docker" && echo '{"auths":{"ghcr.io":{"auth":"TOKEN"}}}' > "$HOME/.docker/config.json"
+  [ -f "$D/login-hangs" ] && exec sleep 600
+  echo "Login Succeeded" ;;
+pull) [ -f "$D/pull-hangs" ] && exec sleep 600; touch "$D/pulled"; echo "Status: Downloaded newer image" ;;
+esac
+exit 0
+`;
+const pullParams = (o: ScriptParams = {}): ScriptParams => ({ IMAGE, REGISTRY_SERVER: "ghcr.io", REGISTRY_USER: "shred-day", KEEP_IMAGES: 3, ...o });
+
+describe("bounded waits (point 9)", () => {
+    test("host-ready: a cloud-init that never finishes fails after CLOUD_INIT_TIMEOUT, saying what it waited for", async () => {
+        fake("cloud-init", `[ "$2" = --wait ] && exec sleep 600; echo "status: running"`);
+        fake("sysctl", `[ "$1" = -n ] && echo 1; exit 0`);
+        const t0 = Date.now();
+        const r = await run("host-ready", { SYSCTL_FILE: path.join(scratch, "sysctl.conf"), CLOUD_INIT_TIMEOUT: 2 });
+        expect(Date.now() - t0).toBeLessThan(20_000);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain("cloud-init did not finish within 2s");
+        expect(r.stderr).toContain("gave up waiting for cloud-init to finish the server's first boot");
+    }, 45_000);
+
+    test("image-pull: a docker login or pull that hangs fails after its bound, saying what it waited for", async () => {
+        docker.respond(REGISTRY_MODEL);
+        fs.writeFileSync(path.join(docker.dir, "pull-hangs"), "");
+        const pull = await run("image-pull", pullParams({ PULL_TIMEOUT: 2 }), `${REGISTRY_PASSWORD}\n`);
+        expect(pull.code).toBe(1);
+        expect(pull.stderr).toContain(`gave up waiting for docker pull ${IMAGE} after 2 s`);
+
+        docker.reset();
+        docker.respond(REGISTRY_MODEL);
+        fs.writeFileSync(path.join(docker.dir, "login-hangs"), "");
+        const login = await run("image-pull", pullParams({ LOGIN_TIMEOUT: 2 }), `${REGISTRY_PASSWORD}\n`);
+        expect(login.code).toBe(1);
+        expect(login.stderr).toContain("gave up waiting for docker login to ghcr.io after 2 s");
+        expect(docker.calls().filter((c) => c[0] === "pull")).toEqual([]);
+    }, 60_000);
+
+    test("ops-status: a queue database that does not answer is reported, not waited on for ever", async () => {
+        docker.respondExec(`exec sleep 600`);
+        const t0 = Date.now();
+        const r = await run("ops-status", { PG_CONTAINER: "shred-day-postgres", DB_USER: "shred_day", QUEUE_DB: "q", MEMINFO: "/dev/null", PSQL_TIMEOUT: 2 });
+        expect(Date.now() - t0).toBeLessThan(20_000);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(/^queue-error\t.*gave up waiting for the queue database/m);
+    }, 45_000);
+});
+
+describe("no value is read as an option (point 8)", () => {
+    test("image-pull refuses IMAGE, REGISTRY_SERVER or REGISTRY_USER starting with '-' before calling docker", async () => {
+        for (const bad of [{ IMAGE: "--config=/tmp/x" }, { REGISTRY_SERVER: "-H=tcp://203.0.113.9" }, { REGISTRY_USER: "--password=x" }]) {
+            docker.reset();
+            const r = await run("image-pull", pullParams(bad), `${REGISTRY_PASSWORD}\n`);
+            expect(r.code).toBe(1);
+            expect(r.stderr).toMatch(/must not start with '-' \(it would be read as an option\)/);
+            expect(docker.calls()).toEqual([]);
+        }
+    });
+
+    test("image-pull puts `--` before the image and the registry on docker's command line", async () => {
+        docker.respond(REGISTRY_MODEL);
+        const r = await run("image-pull", pullParams(), `${REGISTRY_PASSWORD}\n`);
+        expect(r.code).toBe(0);
+        const calls = docker.calls();
+        expect(calls).toContainEqual(["pull", "--", IMAGE]);
+        expect(calls).toContainEqual(["login", "--username", "shred-day", "--password-stdin", "--", "ghcr.io"]);
+        for (const c of calls) if (c.includes(IMAGE)) expect(c[c.indexOf(IMAGE) - 1]).toBe("--");
+    });
+
+    test("web-rollout refuses a proxy image, image or app host starting with '-' before calling docker", async () => {
+        const envFile = path.join(scratch, "web.env");
+        fs.writeFileSync(envFile, "RAILS_ENV=production\n");
+        const base = { SERVICE: "shred-day", IMAGE, ENV_FILE: envFile, RELEASE: "0123456789", APP_HOST: "shred.day", PROXY_IMAGE: "basecamp/kamal-proxy:v0.9.0", CONTAINER_HOSTNAME: "web-0123456789" };
+        for (const bad of [{ PROXY_IMAGE: "--privileged" }, { IMAGE: "-v=/:/host" }, { APP_HOST: "--tls=false" }]) {
+            docker.reset();
+            const r = await run("web-rollout", { ...base, ...bad });
+            expect(r.code).toBe(1);
+            expect(r.stderr).toMatch(/must not start with '-'/);
+            expect(docker.calls()).toEqual([]);
+        }
+    });
+
+    test("ops-console: COMMAND is words, never globbed; an image from docker ps starting with '-' is refused", async () => {
+        docker.respond(`[ "$1" = ps ] && echo "${IMAGE}"; exit 0`);
+        const r = await run("ops-console", { SERVICE: "shred-day", ENV_FILE: "/etc/shred-day/jobs.env", COMMAND: "bin/rails runner /* $HOME" });
+        expect(r.code).toBe(0);
+        const runCall = docker.calls().find((c) => c[0] === "run")!;
+        expect(runCall.slice(-6)).toEqual(["--", IMAGE, "bin/rails", "runner", "/*", "$HOME"]);
+
+        docker.reset();
+        docker.respond(`[ "$1" = ps ] && echo "--privileged"; exit 0`);
+        const bad = await run("ops-console", { SERVICE: "shred-day", ENV_FILE: "/etc/shred-day/jobs.env" });
+        expect(bad.code).toBe(2);
+        expect(docker.calls().filter((c) => c[0] === "run")).toEqual([]);
+    });
+});

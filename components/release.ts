@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { AppEnvInput, envFileText, releaseId, Role, roleEnv, secretEnvNames } from "./appEnv";
 import { ENV_DIR } from "./cloudConfig";
+import { agreedContent, runReference } from "./imageContent";
 import { connectionTo, remoteStep, SshAccess } from "./remote";
 
 /** A host the release runs on. */
@@ -103,8 +104,6 @@ export class Release extends pulumi.ComponentResource {
         const envText = (role: Role) => pulumi.secret(envInput(role).apply((input) => envFileText(roleEnv(role, input, args.concurrency), secretEnvNames(input))));
         const webEnv = envText("web");
         const jobsEnv = envText("jobs");
-        this.webRelease = pulumi.unsecret(webEnv.apply((text) => releaseId(args.image, text)));
-        this.jobsRelease = pulumi.unsecret(jobsEnv.apply((text) => releaseId(args.image, text)));
 
         const registry = args.registry ?? { server: "", username: "" };
         const prepare = (host: ReleaseHost, role: Role) => {
@@ -131,11 +130,22 @@ export class Release extends pulumi.ComponentResource {
         const web = prepare(args.web, "web");
         const jobs = args.jobs.map((host) => ({ host, ...prepare(host, "jobs") }));
 
+        // The image content every host pulled (issue 11 point 10): containers run by it, the
+        // release ids are made from it, and hosts that disagree stop the release here.
+        const pulled = [{ host: args.web.name, pull: web.pull }, ...jobs.map((j) => ({ host: j.host.name, pull: j.pull }))];
+        const image = pulumi.unsecret(
+            pulumi
+                .all(pulled.map((p) => p.pull.stdout))
+                .apply((outs) => runReference(args.image, agreedContent(args.image, outs.map((stdout, i) => ({ host: pulled[i].host, stdout }))))),
+        );
+        this.webRelease = pulumi.unsecret(pulumi.all([image, webEnv]).apply(([content, text]) => releaseId(content, text)));
+        this.jobsRelease = pulumi.unsecret(pulumi.all([image, jobsEnv]).apply(([content, text]) => releaseId(content, text)));
+
         // 2. Migrations, once, before anything new serves. On failure the old containers keep running.
         const migrate = step(
             "migrate",
             args.web,
-            { script: "db-prepare", params: { IMAGE: args.image, ENV_FILE: envFilePath("web") } },
+            { script: "db-prepare", params: { IMAGE: image, ENV_FILE: envFilePath("web") } },
             [web.env, web.pull, args.postgres.ready],
         );
 
@@ -147,7 +157,7 @@ export class Release extends pulumi.ComponentResource {
                 script: "web-rollout",
                 params: {
                     SERVICE,
-                    IMAGE: args.image,
+                    IMAGE: image,
                     ENV_FILE: envFilePath("web"),
                     RELEASE: this.webRelease,
                     APP_HOST: args.appHost,
@@ -169,7 +179,7 @@ export class Release extends pulumi.ComponentResource {
                     script: "jobs-start",
                     params: {
                         SERVICE,
-                        IMAGE: args.image,
+                        IMAGE: image,
                         ENV_FILE: envFilePath("jobs"),
                         RELEASE: this.jobsRelease,
                         CONTAINER_HOSTNAME: hostnames[i],

@@ -77,10 +77,24 @@ function stateFor(type: string, inputs: Record<string, any>, id: number): Record
         case "docker:index/remoteImage:RemoteImage":
             return { ...inputs, imageId: `${inputs.name}@sha256:mock`, repoDigest: `${inputs.name}@sha256:mock` };
         case "command:remote:Command":
-            return { ...inputs, stdout: "", stderr: "" };
+            return { ...inputs, stdout: mockStdout(String(inputs.create ?? "")), stderr: "" };
         default:
             return inputs;
     }
+}
+
+/**
+ * The digest the mocks say every host pulled. It is known only at `pulumi up`; the plan shows
+ * the configured image in its place (scripts/plan/model.ts).
+ */
+export const MOCK_DIGEST = `sha256:${"0".repeat(64)}`;
+
+/** What a remote step prints that the program reads back: the image-pull step's content line. */
+export function mockStdout(create: string): string {
+    if (!/ image-pull$/.test(create)) return "";
+    const image = /(?:^| )IMAGE='([^']*)'/.exec(create)?.[1] ?? "";
+    const repository = image.replace(/@.*$/, "").replace(/:[^/:]*$/, "");
+    return `image-pull: content ${repository}@${MOCK_DIGEST}\n`;
 }
 
 function resourceName(r: pulumi.Resource | pulumi.Input<pulumi.Resource> | undefined): string | undefined {

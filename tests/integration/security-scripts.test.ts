@@ -111,7 +111,7 @@ describe("bounded waits (point 9)", () => {
 
 describe("no value is read as an option (point 8)", () => {
     test("image-pull refuses IMAGE, REGISTRY_SERVER or REGISTRY_USER starting with '-' before calling docker", async () => {
-        for (const bad of [{ IMAGE: "--config=/tmp/x" }, { REGISTRY_SERVER: "-H=tcp://203.0.113.9" }, { REGISTRY_USER: "--password=x" }]) {
+        for (const bad of [{ IMAGE: "--config=/tmp/x" }, { REGISTRY_SERVER: "-H=tcp://203.0.113.9" }, { REGISTRY_USER: "--password=x" }] as ScriptParams[]) {
             docker.reset();
             const r = await run("image-pull", pullParams(bad), `${REGISTRY_PASSWORD}\n`);
             expect(r.code).toBe(1);
@@ -134,7 +134,7 @@ describe("no value is read as an option (point 8)", () => {
         const envFile = path.join(scratch, "web.env");
         fs.writeFileSync(envFile, "RAILS_ENV=production\n");
         const base = { SERVICE: "shred-day", IMAGE, ENV_FILE: envFile, RELEASE: "0123456789", APP_HOST: "shred.day", PROXY_IMAGE: "basecamp/kamal-proxy:v0.9.0", CONTAINER_HOSTNAME: "web-0123456789" };
-        for (const bad of [{ PROXY_IMAGE: "--privileged" }, { IMAGE: "-v=/:/host" }, { APP_HOST: "--tls=false" }]) {
+        for (const bad of [{ PROXY_IMAGE: "--privileged" }, { IMAGE: "-v=/:/host" }, { APP_HOST: "--tls=false" }] as ScriptParams[]) {
             docker.reset();
             const r = await run("web-rollout", { ...base, ...bad });
             expect(r.code).toBe(1);
@@ -155,5 +155,61 @@ describe("no value is read as an option (point 8)", () => {
         const bad = await run("ops-console", { SERVICE: "shred-day", ENV_FILE: "/etc/shred-day/jobs.env" });
         expect(bad.code).toBe(2);
         expect(docker.calls().filter((c) => c[0] === "run")).toEqual([]);
+    });
+});
+
+describe("no registry token is left on the host (point 6)", () => {
+    test("image-pull logs in and pulls with a throwaway DOCKER_CONFIG, removed afterwards; ~/.docker/config.json is never written", async () => {
+        docker.respond(REGISTRY_MODEL);
+        fs.rmSync(path.join(home, ".docker"), { recursive: true, force: true });
+        const r = await run("image-pull", pullParams(), `${REGISTRY_PASSWORD}\n`);
+        expect(r.code).toBe(0);
+        const seen = fs
+            .readFileSync(path.join(docker.dir, "docker-config"), "utf8")
+            .trim()
+            .split("\n")
+            .map((l) => l.split(" "));
+        const loginConfig = seen.find(([cmd]) => cmd === "login")![1];
+        const pullConfig = seen.find(([cmd]) => cmd === "pull")![1];
+        expect(loginConfig).not.toBe("unset");
+        expect(pullConfig).toBe(loginConfig);
+        expect(path.dirname(loginConfig)).toBe(scratch); // under TMPDIR
+        expect(fs.existsSync(loginConfig)).toBe(false);
+        expect(fs.existsSync(path.join(home, ".docker", "config.json"))).toBe(false);
+        expect(fs.readdirSync(scratch).filter((f) => f.startsWith("image-pull-docker."))).toEqual([]);
+        // later docker calls (inspect, ls) use the host's own config again
+        expect(seen.filter(([cmd]) => cmd === "image").every(([, cfg]) => cfg === "unset")).toBe(true);
+    });
+});
+
+describe("one release = one image content (point 10)", () => {
+    test("image-pull reports the registry digest of what it pulled as `image-pull: content REPO@sha256:...`", async () => {
+        docker.respond(REGISTRY_MODEL);
+        const r = await run("image-pull", pullParams(), `${REGISTRY_PASSWORD}\n`);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(new RegExp(`^image-pull: content ghcr\\.io/shred-day/shred-day@${DIGEST}$`, "m"));
+    });
+
+    test("image-pull refuses :latest and an image without a tag, before calling docker", async () => {
+        for (const image of ["ghcr.io/shred-day/shred-day:latest", "ghcr.io/shred-day/shred-day", "registry.local:5000/shred-day"]) {
+            docker.reset();
+            const r = await run("image-pull", pullParams({ IMAGE: image }), `${REGISTRY_PASSWORD}\n`);
+            expect(r.code).toBe(1);
+            expect(r.stderr).toContain("names no fixed content");
+            expect(docker.calls()).toEqual([]);
+        }
+    });
+
+    test("a digest-pinned image is accepted, even with the latest tag, and must match what the host has", async () => {
+        docker.respond(REGISTRY_MODEL);
+        const ok = await run("image-pull", pullParams({ IMAGE: `ghcr.io/shred-day/shred-day:latest@${DIGEST}` }), `${REGISTRY_PASSWORD}\n`);
+        expect(ok.code).toBe(0);
+        expect(ok.stdout).toContain(`image-pull: content ghcr.io/shred-day/shred-day@${DIGEST}`);
+        docker.reset();
+        docker.respond(REGISTRY_MODEL);
+        const other = `sha256:${"ef".repeat(32)}`;
+        const bad = await run("image-pull", pullParams({ IMAGE: `ghcr.io/shred-day/shred-day@${other}` }), `${REGISTRY_PASSWORD}\n`);
+        expect(bad.code).toBe(1);
+        expect(bad.stderr).toContain(`is pinned to ${other}, but this host's image has ghcr.io/shred-day/shred-day@${DIGEST}`);
     });
 });

@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { productionConfig } from "../support/fixtures";
+import { mockStdout } from "../../scripts/evaluate";
 
 function engineConfig(raw: Record<string, any>): Record<string, string> {
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [`shred-day:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
@@ -15,7 +16,7 @@ async function runIndex(raw: Record<string, any>): Promise<{ registered: string[
         {
             newResource: (args) => {
                 registered.push(args.name);
-                return { id: "1", state: { ...args.inputs, ipv4Address: "192.0.2.1" } };
+                return { id: "1", state: { ...args.inputs, ipv4Address: "192.0.2.1", stdout: mockStdout(String(args.inputs.create ?? "")) } };
             },
             call: (args) => args.inputs,
         },

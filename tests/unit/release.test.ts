@@ -71,7 +71,7 @@ describe("order of a release", () => {
         expect(e.named("release-migrate").dependsOn).toEqual(
             expect.arrayContaining(["release-env-shred-day-web", "release-pull-shred-day-web", "postgres-databases"]),
         );
-        expect(e.named("release-migrate").inputs.create).toContain("IMAGE='ghcr.io/shred-day/shred-day:v1'");
+        expect(e.named("release-migrate").inputs.create).toContain("IMAGE='ghcr.io/shred-day/shred-day:v1@sha256:");
         expect(e.named("release-web").dependsOn).toEqual(["release-migrate"]);
         for (const host of ["shred-day-jobs-ubuntu", "shred-day-jobs-2"]) {
             expect(e.named(`release-jobs-start-${host}`).dependsOn).toEqual(

@@ -2,7 +2,9 @@
  * Issue 11 (security), on the program evaluated on Pulumi's mocks: what every remote command
  * keeps secret, logs and how long it may run.
  */
-import { Captured, evaluate } from "../../scripts/evaluate";
+import { releaseId } from "../../components/appEnv";
+import { agreedContent, contentOf, runReference } from "../../components/imageContent";
+import { Captured, evaluate, MOCK_DIGEST } from "../../scripts/evaluate";
 import { productionConfig, withJobsHosts } from "../support/fixtures";
 
 const COMMAND = "command:remote:Command";
@@ -46,5 +48,47 @@ describe("remote commands: bounded (issue 11 point 9)", () => {
                 delete: expect.stringMatching(/^\d+m$/),
             });
         }
+    });
+});
+
+describe("one release = one image content (issue 11 point 10)", () => {
+    const d = (c: string) => `sha256:${c.repeat(64)}`;
+    const report = (host: string, content: string) => ({ host, stdout: `image-pull: pulled x\nimage-pull: content ${content}\nimage-pull: ready\n` });
+
+    test("every container of the release, and the migration, runs the pulled digest, not the tag", async () => {
+        const e = await evaluate(withJobsHosts(2));
+        const pinned = `IMAGE='ghcr.io/shred-day/shred-day:v1@${MOCK_DIGEST}'`;
+        for (const name of ["release-migrate", "release-web", "release-jobs-start-shred-day-jobs-ubuntu", "release-jobs-start-shred-day-jobs-2"]) {
+            expect({ name, pinned: e.named(name).inputs.create.includes(pinned) }).toEqual({ name, pinned: true });
+        }
+        // the pulls themselves take the configured reference
+        expect(e.named("release-pull-shred-day-web").inputs.create).toContain("IMAGE='ghcr.io/shred-day/shred-day:v1' ");
+    });
+
+    test("the hosts agree: that content; they disagree (a re-pushed tag): refused, naming each host's content and the fix", () => {
+        const image = "ghcr.io/o/app:v3";
+        expect(agreedContent(image, [report("web", `ghcr.io/o/app@${d("a")}`), report("jobs-1", `ghcr.io/o/app@${d("a")}`)])).toBe(`ghcr.io/o/app@${d("a")}`);
+        expect(() => agreedContent(image, [report("web", `ghcr.io/o/app@${d("a")}`), report("jobs-1", `ghcr.io/o/app@${d("b")}`)])).toThrow(
+            new RegExp(`web has ghcr.io/o/app@${d("a")}, jobs-1 has ghcr.io/o/app@${d("b")}.*Push a new tag`),
+        );
+    });
+
+    test("a pull step that reports no content, or output that is not a digest, is refused", () => {
+        expect(() => contentOf("web", "image-pull: pulled\n")).toThrow(/did not report one image content/);
+        expect(() => contentOf("web", "image-pull: content ghcr.io/o/app:v3\n")).toThrow(/did not report one image content/);
+        expect(() => contentOf("web", `image-pull: content $(reboot)@${d("a")}\n`)).toThrow(/did not report one image content/);
+        expect(contentOf("web", `image-pull: content ${d("c")}\n`)).toBe(d("c"));
+    });
+
+    test("containers run by `repo:tag@digest` (docker resolves the digest), an image without a registry digest by its id", () => {
+        expect(runReference("ghcr.io/o/app:v3", `ghcr.io/o/app@${d("a")}`)).toBe(`ghcr.io/o/app:v3@${d("a")}`);
+        expect(runReference(`ghcr.io/o/app:v3@${d("a")}`, `ghcr.io/o/app@${d("a")}`)).toBe(`ghcr.io/o/app:v3@${d("a")}`);
+        expect(runReference("ghcr.io/o/app:v3", d("e"))).toBe(d("e"));
+    });
+
+    test("the release ids change when the content changes under the same tag", async () => {
+        const a = releaseId(runReference("ghcr.io/o/app:v3", `ghcr.io/o/app@${d("a")}`), "X=1\n");
+        const b = releaseId(runReference("ghcr.io/o/app:v3", `ghcr.io/o/app@${d("b")}`), "X=1\n");
+        expect(a).not.toBe(b);
     });
 });

@@ -1,5 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { appRolePassword } from "./appRole";
+import { ENV_DIR } from "./cloudConfig";
 import { connectionTo, remoteStep, SshAccess } from "./remote";
 
 export interface PostgresAccessoryArgs {
@@ -15,6 +17,8 @@ export interface PostgresAccessoryArgs {
     /** /var/lib/postgresql/data before 18, /var/lib/postgresql from 18. */
     mountPath: string;
     user: string;
+    /** The app's own role (no superuser rights): owns the databases, used in the URLs. */
+    appUser: string;
     databases: string[];
     roles: { primary: string; queue: string; cache?: string; cable?: string };
     password: pulumi.Output<string>;
@@ -24,6 +28,9 @@ export interface PostgresAccessoryArgs {
 
 export const POSTGRES_CONTAINER = "shred-day-postgres";
 export const POSTGRES_PORT = 5432;
+/** The superuser's password on the host, root-only, for POSTGRES_PASSWORD_FILE (never in the container's env). */
+export const PASSWORD_FILE = `${ENV_DIR}/postgres-password`;
+export const PASSWORD_FILE_IN_CONTAINER = "/run/secrets/postgres-password";
 /** How long the readiness step waits for Postgres before failing `pulumi up`. */
 export const READY_TIMEOUT_SECONDS = 180;
 
@@ -70,6 +77,12 @@ export class PostgresAccessory extends pulumi.ComponentResource {
             { parent: this, dependsOn: args.dependsOn },
         );
 
+        const passwordFile = remoteStep(
+            `${name}-password-file`,
+            { connection, script: "postgres-password-file", params: { FILE: PASSWORD_FILE }, stdin: args.password.apply((p) => `${p}\n`) },
+            { parent: this, dependsOn: [preflight] },
+        );
+
         const provider = new docker.Provider(
             `${name}-docker`,
             {
@@ -98,15 +111,13 @@ export class PostgresAccessory extends pulumi.ComponentResource {
                 image: image.imageId,
                 restart: "unless-stopped",
                 ports: postgresPorts(args.privateIp),
-                volumes: [{ hostPath: args.dataDir, containerPath: args.mountPath }],
+                volumes: [
+                    { hostPath: args.dataDir, containerPath: args.mountPath },
+                    { hostPath: PASSWORD_FILE, containerPath: PASSWORD_FILE_IN_CONTAINER, readOnly: true },
+                ],
                 // POSTGRES_* act only on an empty data dir (first init); an existing cluster keeps its own.
-                envs: pulumi.secret(
-                    pulumi.interpolate`${args.password}`.apply((password) => [
-                        `POSTGRES_USER=${args.user}`,
-                        `POSTGRES_PASSWORD=${password}`,
-                        `POSTGRES_DB=${args.roles.primary}`,
-                    ]),
-                ),
+                // The password comes from a root-only file, so `docker inspect` never shows it.
+                envs: [`POSTGRES_USER=${args.user}`, `POSTGRES_PASSWORD_FILE=${PASSWORD_FILE_IN_CONTAINER}`, `POSTGRES_DB=${args.roles.primary}`],
                 healthcheck: {
                     tests: ["CMD", "pg_isready", "-h", args.privateIp, "-U", args.user],
                     interval: "10s",
@@ -126,7 +137,7 @@ export class PostgresAccessory extends pulumi.ComponentResource {
                 ],
             },
             // A fixed name and port cannot be held by two containers: the old one goes first.
-            { parent: this, provider, dependsOn: [preflight], deleteBeforeReplace: true },
+            { parent: this, provider, dependsOn: [preflight, passwordFile], deleteBeforeReplace: true },
         );
 
         const waitReady = remoteStep(
@@ -146,14 +157,16 @@ export class PostgresAccessory extends pulumi.ComponentResource {
             {
                 connection,
                 script: "postgres-databases",
-                params: { CONTAINER: POSTGRES_CONTAINER, PRIVATE_IP: args.privateIp, DB_USER: args.user, DATABASES: args.databases.join(" ") },
-                stdin: args.password.apply((p) => `${p}\n`),
+                params: { CONTAINER: POSTGRES_CONTAINER, PRIVATE_IP: args.privateIp, DB_USER: args.user, APP_USER: args.appUser, DATABASES: args.databases.join(" ") },
+                // The superuser's password, then the app role's.
+                stdin: args.password.apply((p) => `${p}\n${appRolePassword(p)}\n`),
                 triggers: [this.container.id],
             },
             { parent: this, dependsOn: [waitReady] },
         );
 
-        const url = (db: string) => args.password.apply((p) => databaseUrl(args.user, p, args.privateIp, db));
+        // The app connects as its own role, never as the superuser.
+        const url = (db: string) => args.password.apply((p) => databaseUrl(args.appUser, appRolePassword(p), args.privateIp, db));
         const urls: Record<string, pulumi.Output<string>> = {
             DATABASE_URL: url(args.roles.primary),
             QUEUE_DATABASE_URL: url(args.roles.queue),

@@ -104,6 +104,8 @@ const schema = z.strictObject({
             .regex(/^([a-z0-9.\-]+\/)*postgres:[0-9]+([.\-][A-Za-z0-9.\-]*)?$/, "must be the official image pinned to a major version, such as postgres:16"),
         dataDir: absolutePath,
         user: identifier,
+        /** The app's own role, without superuser rights, owning the databases (issue 11 point 7); default USER_app. */
+        appUser: identifier.optional(),
         databases: z.array(identifier).min(1, "must list the app's databases, such as shred_day_production and shred_day_production_queue"),
     }),
     app: z.strictObject({
@@ -148,6 +150,8 @@ export interface StackConfig {
     web: Parsed["web"];
     jobs: Omit<Parsed["jobs"], "hosts"> & { hosts: JobsHost[] };
     postgres: Parsed["postgres"] & {
+        /** The app's role (postgres.appUser, default `${user}_app`): what the app's URLs use. */
+        appUser: string;
         /** Major version of postgres.image, e.g. 16. */
         major: number;
         /** Where the image expects its data: /var/lib/postgresql/data before 18, /var/lib/postgresql from 18. */
@@ -367,6 +371,11 @@ function derive(c: Parsed): StackConfig {
         problems.push(`${k("registryPassword")} = missing: app.registry is set; ${secretHint("registryPassword")}`);
     }
 
+    // The app's Postgres role has no superuser rights: it cannot be the superuser itself.
+    if (c.postgres.appUser !== undefined && c.postgres.appUser === c.postgres.user) {
+        problems.push(`${k("postgres.appUser")} = ${JSON.stringify(c.postgres.appUser)}: the same role as postgres.user, the superuser the program keeps for its own steps; give the app its own role, e.g. ${JSON.stringify(`${c.postgres.user}_app`)} (or remove the key for that default)`);
+    }
+
     // Postgres databases: one each for the Rails database configs.
     const dbs = c.postgres.databases;
     dbs.forEach((db, i) => {
@@ -392,6 +401,7 @@ function derive(c: Parsed): StackConfig {
         network: { ...c.network, gateway },
         postgres: {
             ...c.postgres,
+            appUser: c.postgres.appUser ?? `${c.postgres.user}_app`,
             major,
             mountPath: major >= 18 ? "/var/lib/postgresql" : "/var/lib/postgresql/data",
             port: 5432,

@@ -99,6 +99,7 @@ export class ShredDay extends pulumi.ComponentResource {
                 dataDir: config.postgres.dataDir,
                 mountPath: config.postgres.mountPath,
                 user: config.postgres.user,
+                appUser: config.postgres.appUser,
                 databases: config.postgres.databases,
                 roles: config.postgres.roles,
                 password: pulumi.secret(config.secrets.postgresPassword),

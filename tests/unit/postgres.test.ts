@@ -1,4 +1,5 @@
-import { POSTGRES_CONTAINER } from "../../components/postgresAccessory";
+import { appRolePassword } from "../../components/appRole";
+import { databaseUrl, POSTGRES_CONTAINER } from "../../components/postgresAccessory";
 import { productionConfig, SECRETS } from "../support/fixtures";
 import { evaluate, valueOf } from "../../scripts/evaluate";
 
@@ -35,7 +36,10 @@ describe("Postgres accessory on the web host", () => {
         c.postgres.image = image;
         const e = await evaluate(c);
         const [pg] = e.ofType(CONTAINER);
-        expect(pg.inputs.volumes).toEqual([{ hostPath: "/var/lib/shred-day/postgres", containerPath: mountPath }]);
+        expect(pg.inputs.volumes).toEqual([
+            { hostPath: "/var/lib/shred-day/postgres", containerPath: mountPath },
+            { hostPath: "/etc/shred-day/postgres-password", containerPath: "/run/secrets/postgres-password", readOnly: true },
+        ]);
         expect(pg.inputs.removeVolumes).toBe(false);
     });
 
@@ -51,11 +55,16 @@ describe("Postgres accessory on the web host", () => {
     test("the password is secret everywhere it appears, and never in a command text", async () => {
         const e = await evaluate(productionConfig());
         const [pg] = e.ofType(CONTAINER);
-        expect(pg.secretPaths).toContain("envs");
-        expect(pg.inputs.envs).toContain(`POSTGRES_PASSWORD=${SECRETS.postgresPassword}`);
+        // issue 11 point 6: the container's env names a root-only file, never the password
+        expect(pg.inputs.envs).toContain("POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password");
+        expect(JSON.stringify(pg.inputs)).not.toContain(SECRETS.postgresPassword);
+        const file = e.named("postgres-password-file");
+        expect(file.secretPaths).toContain("stdin");
+        expect(file.inputs.stdin).toBe(`${SECRETS.postgresPassword}\n`);
+        expect(pg.dependsOn).toContain("postgres-password-file");
         const dbs = e.named("postgres-databases");
         expect(dbs.secretPaths).toContain("stdin");
-        expect(dbs.inputs.stdin).toBe(`${SECRETS.postgresPassword}\n`);
+        expect(dbs.inputs.stdin).toBe(`${SECRETS.postgresPassword}\n${appRolePassword(SECRETS.postgresPassword)}\n`);
         for (const r of e.ofType("command:remote:Command")) {
             expect(r.inputs.create).not.toContain(SECRETS.postgresPassword);
             expect(r.inputs.environment).toBeUndefined();
@@ -63,20 +72,20 @@ describe("Postgres accessory on the web host", () => {
         }
         const urls = e.stack.postgres.urls;
         expect(pulumiIsSecret(urls)).resolves.toBe(true);
+        // issue 11 point 7: the app connects as its own role
+        const app = `shred_day_app:${appRolePassword(SECRETS.postgresPassword)}`;
         expect(await valueOf(urls)).toEqual({
-            DATABASE_URL: `postgres://shred_day:${SECRETS.postgresPassword}@10.0.0.3:5432/shred_day_production`,
-            QUEUE_DATABASE_URL: `postgres://shred_day:${SECRETS.postgresPassword}@10.0.0.3:5432/shred_day_production_queue`,
-            CACHE_DATABASE_URL: `postgres://shred_day:${SECRETS.postgresPassword}@10.0.0.3:5432/shred_day_production_cache`,
-            CABLE_DATABASE_URL: `postgres://shred_day:${SECRETS.postgresPassword}@10.0.0.3:5432/shred_day_production_cable`,
+            DATABASE_URL: `postgres://${app}@10.0.0.3:5432/shred_day_production`,
+            QUEUE_DATABASE_URL: `postgres://${app}@10.0.0.3:5432/shred_day_production_queue`,
+            CACHE_DATABASE_URL: `postgres://${app}@10.0.0.3:5432/shred_day_production_cache`,
+            CABLE_DATABASE_URL: `postgres://${app}@10.0.0.3:5432/shred_day_production_cable`,
         });
     });
 
     test("a password with URL-special characters is encoded in the URLs", async () => {
-        const c = productionConfig();
-        c.postgresPassword = "p@ss/word:with#chars-0123";
-        const e = await evaluate(c);
-        const urls = await valueOf(e.stack.postgres.urls);
-        expect(urls.DATABASE_URL).toBe("postgres://shred_day:p%40ss%2Fword%3Awith%23chars-0123@10.0.0.3:5432/shred_day_production");
+        expect(databaseUrl("shred_day_app", "p@ss/word:with#chars-0123", "10.0.0.3", "shred_day_production")).toBe(
+            "postgres://shred_day_app:p%40ss%2Fword%3Awith%23chars-0123@10.0.0.3:5432/shred_day_production",
+        );
     });
 
     test("databases are created after readiness, which waits for the container; both re-run for a new container", async () => {

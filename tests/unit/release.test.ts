@@ -1,4 +1,5 @@
 import { FORBIDDEN_WEB_ENV } from "../../components/appEnv";
+import { appRolePassword } from "../../components/appRole";
 import { productionConfig, SECRET_VALUES, SECRETS, withJobsHosts } from "../support/fixtures";
 import { Captured, evaluate, valueOf } from "../../scripts/evaluate";
 import { longestCommandChain, reruns } from "../support/rerun";
@@ -27,8 +28,8 @@ describe("env files", () => {
             WEB_CONCURRENCY: "2",
             RAILS_MASTER_KEY: SECRETS.appSecrets.RAILS_MASTER_KEY,
             DB_HOST: "10.0.0.3",
-            DATABASE_URL: `postgres://shred_day:${SECRETS.postgresPassword}@10.0.0.3:5432/shred_day_production`,
-            QUEUE_DATABASE_URL: `postgres://shred_day:${SECRETS.postgresPassword}@10.0.0.3:5432/shred_day_production_queue`,
+            DATABASE_URL: `postgres://shred_day_app:${appRolePassword(SECRETS.postgresPassword)}@10.0.0.3:5432/shred_day_production`,
+            QUEUE_DATABASE_URL: `postgres://shred_day_app:${appRolePassword(SECRETS.postgresPassword)}@10.0.0.3:5432/shred_day_production_queue`,
         });
         expect(webEnv.JOB_CONCURRENCY).toBeUndefined();
         expect(jobsEnv.JOB_CONCURRENCY).toBe("2");

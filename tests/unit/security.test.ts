@@ -4,8 +4,8 @@
  */
 import { releaseId } from "../../components/appEnv";
 import { agreedContent, contentOf, runReference } from "../../components/imageContent";
-import { Captured, evaluate, MOCK_DIGEST } from "../../scripts/evaluate";
-import { productionConfig, withJobsHosts } from "../support/fixtures";
+import { Captured, evaluate, MOCK_DIGEST, valueOf } from "../../scripts/evaluate";
+import { productionConfig, SECRETS, withJobsHosts } from "../support/fixtures";
 
 const COMMAND = "command:remote:Command";
 
@@ -90,5 +90,44 @@ describe("one release = one image content (issue 11 point 10)", () => {
         const a = releaseId(runReference("ghcr.io/o/app:v3", `ghcr.io/o/app@${d("a")}`), "X=1\n");
         const b = releaseId(runReference("ghcr.io/o/app:v3", `ghcr.io/o/app@${d("b")}`), "X=1\n");
         expect(a).not.toBe(b);
+    });
+});
+
+describe("secrets off the hosts' container config (issue 11 point 6)", () => {
+    test("the Postgres container gets POSTGRES_PASSWORD_FILE (a root-only file, mounted read-only), never the password", async () => {
+        const e = await evaluate(productionConfig());
+        const [pg] = e.ofType("docker:index/container:Container");
+        expect(JSON.stringify(pg.inputs)).not.toContain(SECRETS.postgresPassword);
+        expect(pg.inputs.envs).toContain("POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password");
+        expect(pg.inputs.volumes).toContainEqual({ hostPath: "/etc/shred-day/postgres-password", containerPath: "/run/secrets/postgres-password", readOnly: true });
+        const file = e.named("postgres-password-file");
+        expect(file.inputs.stdin).toBe(`${SECRETS.postgresPassword}\n`);
+        expect(file.inputs.create).toContain("FILE='/etc/shred-day/postgres-password'");
+        expect(pg.dependsOn).toContain("postgres-password-file");
+    });
+});
+
+describe("least privilege in Postgres (issue 11 point 7)", () => {
+    test("the app's URLs use its own role (postgres.appUser, default USER_app) with a password that is not the superuser's", async () => {
+        const e = await evaluate(productionConfig());
+        const urls = await valueOf(e.stack.postgres.urls);
+        for (const url of Object.values(urls)) {
+            expect(url).toMatch(/^postgres:\/\/shred_day_app:[0-9a-f]{64}@10\.0\.0\.3:5432\//);
+            expect(url).not.toContain(SECRETS.postgresPassword);
+        }
+        const dbs = e.named("postgres-databases");
+        expect(dbs.inputs.create).toContain("APP_USER='shred_day_app'");
+        expect(dbs.inputs.create).toContain("DB_USER='shred_day'");
+        // the program's own steps keep the superuser
+        expect(e.named("release-jobs-proof").inputs.create).toContain("DB_USER='shred_day'");
+    });
+
+    test("postgres.appUser may name the role; it may not be the superuser", async () => {
+        const c = productionConfig();
+        c.postgres.appUser = "shred_day_web";
+        const e = await evaluate(c);
+        expect((await valueOf(e.stack.postgres.urls)).DATABASE_URL).toMatch(/^postgres:\/\/shred_day_web:/);
+        c.postgres.appUser = "shred_day";
+        await expect(evaluate(c)).rejects.toThrow(/shred-day:postgres\.appUser = "shred_day": the same role as postgres\.user/);
     });
 });

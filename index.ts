@@ -1,10 +1,16 @@
 // shred-day on Hetzner Cloud. A deploy reads top to bottom:
-// config (validated before anything is registered) -> the ShredDay stack -> outputs.
+// config (validated before anything is registered) -> the adoption check (read-only, before
+// any change) -> the ShredDay stack -> outputs.
+import * as pulumi from "@pulumi/pulumi";
+import { verifyAdoption } from "./stacks/adoptionCheck";
 import { loadConfig } from "./stacks/config";
 import { ShredDay } from "./stacks/shredDay";
 
 const config = loadConfig();
-const stack = new ShredDay("shred-day", config);
+// Every adopted server is the host the config names and has no unmanaged firewall applied.
+// The stack depends on it, so nothing is registered (imported, created, changed) before it passes.
+const adoptionChecked = pulumi.output(verifyAdoption(config, (m) => pulumi.log.info(m)).then(() => true)).apply((): pulumi.Resource[] => []);
+const stack = new ShredDay("shred-day", config, { dependsOn: adoptionChecked });
 
 /** The private network's hcloud id. */
 export const networkId = stack.network.networkId;

@@ -1,5 +1,6 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
+import { adoptedOptions, firewallAttachmentImportId } from "./adoption";
 
 /** One inbound rule, as hcloud takes it. */
 export interface FirewallRule {
@@ -40,9 +41,19 @@ export function ruleCoversPort(rule: { protocol: string; port?: string }, port: 
 export interface FirewallsArgs {
     adminCidrs: string[];
     labels: Record<string, string>;
+    /** hcloud ids of existing firewalls to adopt, per role; a role without one gets a new firewall. */
+    importIds?: { web?: string; jobs?: string };
 }
 
-/** The web and jobs firewalls. Servers attach themselves (jobs at creation, web by attachment). */
+/**
+ * The web and jobs firewalls. Servers attach themselves (new jobs servers at creation, the
+ * web server and adopted servers through `attachFirewall`).
+ *
+ * An adopted firewall (`importIds`) is imported by id and protected; its name, labels and
+ * where it is applied stay as they are, and its rules become the configured ones: that is
+ * why one adopts it (an old firewall that allows 22 from anywhere keeps allowing it while it
+ * is applied, since Hetzner combines the rules of every applied firewall).
+ */
 export class Firewalls extends pulumi.ComponentResource {
     readonly web: hcloud.Firewall;
     readonly jobs: hcloud.Firewall;
@@ -51,18 +62,43 @@ export class Firewalls extends pulumi.ComponentResource {
 
     constructor(name: string, args: FirewallsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("shred-day:network:Firewalls", name, {}, opts);
+        const options = (importId: string | undefined): pulumi.CustomResourceOptions =>
+            importId === undefined ? { parent: this } : { parent: this, ...adoptedOptions("hcloud:index/firewall:Firewall", importId) };
         this.web = new hcloud.Firewall(
             `${name}-web`,
             { name: `${name}-web`, labels: { ...args.labels, role: "web" }, rules: firewallRules("web", args.adminCidrs) },
-            { parent: this },
+            options(args.importIds?.web),
         );
         this.jobs = new hcloud.Firewall(
             `${name}-jobs`,
             { name: `${name}-jobs`, labels: { ...args.labels, role: "jobs" }, rules: firewallRules("jobs", args.adminCidrs) },
-            { parent: this },
+            options(args.importIds?.jobs),
         );
         this.webId = this.web.id.apply((id) => Number(id));
         this.jobsId = this.jobs.id.apply((id) => Number(id));
         this.registerOutputs({ webId: this.webId, jobsId: this.jobsId });
     }
+}
+
+export interface AttachFirewallArgs {
+    firewallId: pulumi.Input<number>;
+    serverIds: pulumi.Input<number>[];
+    /** The adopted firewall's id: its attachment (the servers it is applied to) is imported, not created. */
+    importId?: string;
+}
+
+/**
+ * Apply a firewall to servers, as one FirewallAttachment (the provider allows one per
+ * firewall: hetznercloud/terraform-provider-hcloud internal/firewall/attachment_resource.go
+ * reads every server the firewall is applied to). For an adopted firewall it is imported by
+ * the firewall's id; the adoption check has refused a firewall applied anywhere else.
+ */
+export function attachFirewall(name: string, args: AttachFirewallArgs, opts: pulumi.CustomResourceOptions): hcloud.FirewallAttachment {
+    return new hcloud.FirewallAttachment(
+        name,
+        { firewallId: args.firewallId, serverIds: args.serverIds },
+        args.importId === undefined
+            ? opts
+            : { ...opts, ...adoptedOptions("hcloud:index/firewallAttachment:FirewallAttachment", firewallAttachmentImportId(args.importId)) },
+    );
 }

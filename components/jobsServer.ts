@@ -1,52 +1,92 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
+import { adoptedOptions, serverNetworkImportId } from "./adoption";
 import { cloudConfig } from "./cloudConfig";
 
 export interface JobsServerArgs {
     name: string;
     privateIp: string;
+    /** hcloud id of an existing server to adopt (it exists today: Kamal deploys to it); undefined creates one. */
+    importId?: string;
     serverType: string;
     image: string;
     location: string;
     sshKeyNames: string[];
     networkId: pulumi.Input<number>;
+    /** The adopted network's id: an adopted server's attachment to it is imported (`SERVERID-NETWORKID`). */
+    networkImportId?: string;
     subnet: pulumi.Resource;
-    firewallId: pulumi.Input<number>;
+    /**
+     * The jobs firewall, applied at creation. Undefined when the stack attaches the jobs
+     * firewall to every jobs server with one FirewallAttachment (needed as soon as one jobs
+     * server or the jobs firewall is adopted: one attachment per firewall, and an adopted
+     * server must not be updated to get it).
+     */
+    firewallId?: pulumi.Input<number>;
     labels: Record<string, string>;
 }
 
-/** One Solid Queue host: a new server on the private network with the jobs firewall from first boot. */
+/**
+ * One Solid Queue host. A new one is created on the private network with the jobs firewall
+ * from first boot. An adopted one (`importId`) is imported like the web server (protected,
+ * every input but its checked name ignored) and joins the network by a separate attachment,
+ * imported when it is already on the adopted network.
+ */
 export class JobsServer extends pulumi.ComponentResource {
     readonly server: hcloud.Server;
+    /** The adopted server's attachment to the private network (new servers attach inline). */
+    readonly attachment?: hcloud.ServerNetwork;
     readonly publicIp: pulumi.Output<string>;
     readonly privateIp: string;
+    readonly serverId: pulumi.Output<number>;
 
     constructor(name: string, args: JobsServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("shred-day:hosts:JobsServer", name, {}, opts);
         this.privateIp = args.privateIp;
-        this.server = new hcloud.Server(
-            `${name}-server`,
-            {
-                name: args.name,
-                serverType: args.serverType,
-                image: args.image,
-                location: args.location,
-                sshKeys: args.sshKeyNames,
-                labels: { ...args.labels, role: "jobs" },
-                userData: cloudConfig(),
-                firewallIds: [args.firewallId],
-                publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
-                // aliasIps: [] or the attachment is redone on every update.
-                networks: [{ networkId: args.networkId, ip: args.privateIp, aliasIps: [] }],
-                // Cattle, not pets: scaling in is a config edit. The two must be equal.
-                deleteProtection: false,
-                rebuildProtection: false,
-                // Scaling in shuts the server down first: Docker stops bin/jobs with its stop
-                // timeout, so Solid Queue finishes or releases its jobs instead of being cut off.
-                shutdownBeforeDeletion: true,
-            },
-            { parent: this, dependsOn: [args.subnet] },
-        );
+        const labels = { ...args.labels, role: "jobs" };
+        if (args.importId !== undefined) {
+            this.server = new hcloud.Server(
+                `${name}-server`,
+                { name: args.name, serverType: args.serverType, image: args.image, location: args.location, labels },
+                // after the subnet like a new server (the attachment needs it anyway)
+                { parent: this, dependsOn: [args.subnet], ...adoptedOptions("hcloud:index/server:Server", args.importId) },
+            );
+        } else {
+            this.server = new hcloud.Server(
+                `${name}-server`,
+                {
+                    name: args.name,
+                    serverType: args.serverType,
+                    image: args.image,
+                    location: args.location,
+                    sshKeys: args.sshKeyNames,
+                    labels,
+                    userData: cloudConfig(),
+                    ...(args.firewallId === undefined ? {} : { firewallIds: [args.firewallId] }),
+                    publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
+                    // aliasIps: [] or the attachment is redone on every update.
+                    networks: [{ networkId: args.networkId, ip: args.privateIp, aliasIps: [] }],
+                    // Cattle, not pets: scaling in is a config edit. The two must be equal.
+                    deleteProtection: false,
+                    rebuildProtection: false,
+                    // Scaling in shuts the server down first: Docker stops bin/jobs with its stop
+                    // timeout, so Solid Queue finishes or releases its jobs instead of being cut off.
+                    shutdownBeforeDeletion: true,
+                },
+                { parent: this, dependsOn: [args.subnet] },
+            );
+        }
+        this.serverId = this.server.id.apply((id) => Number(id));
+        if (args.importId !== undefined) {
+            const attachmentImport = args.networkImportId === undefined ? undefined : serverNetworkImportId(args.importId, args.networkImportId);
+            this.attachment = new hcloud.ServerNetwork(
+                `${name}-private`,
+                { serverId: this.serverId, networkId: args.networkId, ip: args.privateIp, aliasIps: [] },
+                attachmentImport === undefined
+                    ? { parent: this, dependsOn: [args.subnet] }
+                    : { parent: this, dependsOn: [args.subnet], ...adoptedOptions("hcloud:index/serverNetwork:ServerNetwork", attachmentImport) },
+            );
+        }
         this.publicIp = this.server.ipv4Address;
         this.registerOutputs({ publicIp: this.publicIp, privateIp: this.privateIp });
     }

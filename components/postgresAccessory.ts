@@ -22,6 +22,8 @@ export interface PostgresAccessoryArgs {
     databases: string[];
     roles: { primary: string; queue: string; cache?: string; cable?: string };
     password: pulumi.Output<string>;
+    /** max_connections, from components/postgresConnections.ts (i12-release). */
+    maxConnections?: number;
     /** What must exist first (the host joined to the private network). */
     dependsOn: pulumi.Resource[];
 }
@@ -110,6 +112,7 @@ export class PostgresAccessory extends pulumi.ComponentResource {
                 name: POSTGRES_CONTAINER,
                 image: image.imageId,
                 restart: "unless-stopped",
+                ...(args.maxConnections === undefined ? {} : { command: ["postgres", "-c", `max_connections=${args.maxConnections}`] }),
                 ports: postgresPorts(args.privateIp),
                 volumes: [
                     { hostPath: args.dataDir, containerPath: args.mountPath },

@@ -1,8 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { AppEnvInput, envFileText, releaseId, Role, roleEnv, secretEnvNames } from "./appEnv";
-import { ENV_DIR } from "./cloudConfig";
 import { agreedContent, runReference } from "./imageContent";
+import { ENV_DIR } from "./cloudConfig";
 import { connectionTo, remoteStep, SshAccess } from "./remote";
 
 /** A host the release runs on. */
@@ -28,7 +28,13 @@ export interface ReleaseArgs {
     appSecrets: pulumi.Output<Record<string, string>>;
     databaseUrls: pulumi.Output<Record<string, string>>;
     concurrency: number;
+    /** `jobs.stopTimeout`: docker stop timeout of a jobs container, above the app's config.solid_queue.shutdown_timeout. */
+    jobsStopTimeout: number;
     appHost: string;
+    /** The app's port behind kamal-proxy (Kamal's proxy.app_port). */
+    appPort: number;
+    /** The kamal-proxy service name Kamal used, so the first rollout replaces Kamal's route. */
+    proxyService: string;
     proxyImage: string;
     keepImages: number;
     postgres: { container: string; user: string; queueDatabase: string; ready: pulumi.Resource };
@@ -36,16 +42,39 @@ export interface ReleaseArgs {
 
 /** Name prefix of every app container; the role and release follow. */
 export const SERVICE = "shred-day";
-/** Solid Queue's process_alive_threshold: a heartbeat older than this is not live. */
-export const LIVE_SECONDS = 300;
 /**
- * How long the proof waits before failing `pulumi up`. New workers register within seconds;
- * the wait is longer than LIVE_SECONDS so that the rows of a web container that was killed
- * rather than stopped (its supervisor could not deregister) age out instead of failing the proof.
+ * Solid Queue's process_alive_threshold (5 min) and process_heartbeat_interval (60 s): a
+ * heartbeat older than LIVE_SECONDS is dead; a process beats first HEARTBEAT_SECONDS after it
+ * registers (rails/solid_queue lib/solid_queue/processes/registrable.rb, launch_heartbeat).
+ */
+export const LIVE_SECONDS = 300;
+export const HEARTBEAT_SECONDS = 60;
+/**
+ * How long the proof waits before failing `pulumi up`. A new `bin/jobs` is proven after its
+ * first heartbeat (HEARTBEAT_SECONDS after boot); the bound leaves room for a slow boot.
  */
 export const PROOF_TIMEOUT_SECONDS = 360;
-/** Docker stop timeout for app containers: above Solid Queue's shutdown_timeout, as Kamal does. */
-export const STOP_TIMEOUT_SECONDS = 30;
+/** How far a jobs host's clock may be from the database's (see jobs-proof.sh). */
+export const MAX_CLOCK_OFFSET_SECONDS = 30;
+/** Docker stop timeout for the web containers (Puma), as Kamal does. The jobs one is `jobs.stopTimeout`. */
+export const WEB_STOP_TIMEOUT_SECONDS = 30;
+
+/** What jobs-start reports about the container it started, for the proof and the retire step. */
+export interface JobsStartFacts {
+    /** docker's State.StartedAt (UTC), or "unknown" when the step's output does not say (a preview). */
+    startedAt: string;
+    restartCount: string;
+}
+
+/** Reads jobs-start's last `facts` line; anything else gives "unknown", which the scripts refuse. */
+export function jobsStartFacts(stdout: string | undefined): JobsStartFacts {
+    const lines = (stdout ?? "").split("\n").reverse();
+    for (const line of lines) {
+        const m = /^jobs-start: facts container=\S+ started_at=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z) restart_count=(\d{1,9})$/.exec(line.trim());
+        if (m) return { startedAt: m[1], restartCount: m[2] };
+    }
+    return { startedAt: "unknown", restartCount: "unknown" };
+}
 
 export function envFilePath(role: Role): string {
     return `${ENV_DIR}/${role}.env`;
@@ -56,28 +85,28 @@ export function containerHostname(host: string, release: string): string {
     return `${host.slice(0, 63 - release.length - 1)}-${release}`;
 }
 
-/**
- * Hostnames that mark a Solid Queue process as running on the web host: our web containers
- * (`<web name>-<release>`), and Kamal's, which are named after the server's address.
- */
-export function webHostnamePrefixes(webName: string, addresses: string[]): string[] {
-    return [webName, ...addresses];
-}
-
 /** The command to tail a role's container logs on a host (what `kamal logs -r job` gave). */
 export function logsCommand(user: string, ip: string, role: Role): string {
     return `ssh -t ${user}@${ip} 'docker ps -q --filter label=service=${SERVICE} --filter label=role=${role} | head -n1 | xargs -r docker logs --follow --tail 100'`;
 }
 
 /**
- * One release of app.image: env files, pulls, `db:prepare`, the web role behind
- * kamal-proxy, `bin/jobs` on every jobs host, the proof that the workers registered, and
- * only then the old workers stopped.
+ * One release of app.image: env files, pulls, migrations, `bin/jobs` on every jobs host, the
+ * proof that it runs for real, the old workers retired, and only then the web switched.
  *
- * The chain of remote steps is the same length for 1 or 20 jobs hosts: every per-host step
- * runs in parallel with its siblings.
+ *   env(h), pull(h) ─► migrate ─► jobs-start(h) ─► jobs-proof ─► jobs-retire(h) ─► web
  *
- *   env(h), pull(h) ─► migrate ─► web ─► jobs-start(h) ─► jobs-proof ─► jobs-retire(h)
+ * Invariant: no job enqueued by the new release's code runs on a worker of the previous
+ * release. Only the web enqueues with the new code, and it is switched after every old
+ * worker is stopped (jobs-retire), which happens only after the new workers are proven.
+ * Each gate stops the chain: a failed migrate leaves everything old; a failed proof or
+ * retire leaves the old workers AND the old web running (the new workers run beside them,
+ * taking old-code jobs, which is safe: Solid Queue claims with SKIP LOCKED).
+ * One exception, at the first release only: Kamal's old web container runs Solid Queue in
+ * Puma (SOLID_QUEUE_IN_PUMA) until the web switch stops it; the proof reports it.
+ *
+ * The chain is the same length for 1 or 20 jobs hosts: every per-host step runs in parallel
+ * with its siblings.
  *
  * What re-runs: a step re-runs when its own inputs change, and only then. The web and jobs
  * steps carry a release id made from the image and that role's env, so a new image re-runs
@@ -141,35 +170,25 @@ export class Release extends pulumi.ComponentResource {
         this.webRelease = pulumi.unsecret(pulumi.all([image, webEnv]).apply(([content, text]) => releaseId(content, text)));
         this.jobsRelease = pulumi.unsecret(pulumi.all([image, jobsEnv]).apply(([content, text]) => releaseId(content, text)));
 
-        // 2. Migrations, once, before anything new serves. On failure the old containers keep running.
+        // 2. Migrations, once, before anything new runs, then a check that Solid Queue's tables
+        //    are in the queue database. On failure the old containers keep running.
         const migrate = step(
             "migrate",
             args.web,
-            { script: "db-prepare", params: { IMAGE: image, ENV_FILE: envFilePath("web") } },
+            {
+                script: "db-prepare",
+                params: {
+                    IMAGE: image,
+                    ENV_FILE: envFilePath("web"),
+                    PG_CONTAINER: args.postgres.container,
+                    DB_USER: args.postgres.user,
+                    QUEUE_DB: args.postgres.queueDatabase,
+                },
+            },
             [web.env, web.pull, args.postgres.ready],
         );
 
-        // 3. Web: a new container behind kamal-proxy, switched to once /up is healthy, then the old one stopped.
-        const webRollout = step(
-            "web",
-            args.web,
-            {
-                script: "web-rollout",
-                params: {
-                    SERVICE,
-                    IMAGE: image,
-                    ENV_FILE: envFilePath("web"),
-                    RELEASE: this.webRelease,
-                    APP_HOST: args.appHost,
-                    PROXY_IMAGE: args.proxyImage,
-                    CONTAINER_HOSTNAME: this.webRelease.apply((r) => containerHostname(args.web.name, r)),
-                    STOP_TIMEOUT: STOP_TIMEOUT_SECONDS,
-                },
-            },
-            [migrate],
-        );
-
-        // 4. Jobs: like Kamal, only after the web role is healthy, so a broken image never reaches the workers.
+        // 3. Jobs: the new bin/jobs on every jobs host, beside the old one.
         const hostnames = jobs.map(({ host }) => this.jobsRelease.apply((r) => containerHostname(host.name, r)));
         const starts = jobs.map(({ host, env, pull }, i) =>
             step(
@@ -183,14 +202,16 @@ export class Release extends pulumi.ComponentResource {
                         ENV_FILE: envFilePath("jobs"),
                         RELEASE: this.jobsRelease,
                         CONTAINER_HOSTNAME: hostnames[i],
-                        STOP_TIMEOUT: STOP_TIMEOUT_SECONDS,
+                        STOP_TIMEOUT: args.jobsStopTimeout,
                     },
                 },
-                [env, pull, webRollout],
+                [env, pull, migrate],
             ),
         );
+        // Not secret: a timestamp and a count (unsecret in case the provider marks stdout secret).
+        const facts = starts.map((s) => pulumi.unsecret(s.stdout.apply(jobsStartFacts)));
 
-        // 5. Proof: every jobs host has a live supervisor and worker of this release; nothing from the web host.
+        // 4. Proof: every jobs host runs this release's bin/jobs for real (see jobs-proof.sh).
         this.proof = step(
             "jobs-proof",
             args.web,
@@ -200,11 +221,11 @@ export class Release extends pulumi.ComponentResource {
                     CONTAINER: args.postgres.container,
                     DB_USER: args.postgres.user,
                     QUEUE_DB: args.postgres.queueDatabase,
-                    EXPECTED_HOSTNAMES: pulumi.all(hostnames).apply((h) => h.join(" ")),
-                    WEB_HOSTNAME_PREFIXES: pulumi
-                        .output(args.web.publicIp)
-                        .apply((ip) => webHostnamePrefixes(args.web.name, [ip, args.web.privateIp]).join(" ")),
+                    JOBS_HOSTS: pulumi.all([pulumi.all(hostnames), pulumi.all(facts)]).apply(([h, f]) => h.map((name, i) => `${name},${f[i].startedAt}`).join(" ")),
+                    JOB_CONCURRENCY: args.concurrency,
                     LIVE_SECONDS,
+                    HEARTBEAT_SECONDS,
+                    MAX_CLOCK_OFFSET_SECONDS,
                     TIMEOUT_SECONDS: PROOF_TIMEOUT_SECONDS,
                     INTERVAL_SECONDS: 5,
                 },
@@ -212,14 +233,47 @@ export class Release extends pulumi.ComponentResource {
             starts,
         );
 
-        // 6. Only now stop the previous workers (they drain: stop timeout above Solid Queue's shutdown_timeout).
-        jobs.forEach(({ host }) =>
+        // 5. Only now stop the previous workers, each host after checking its new container did
+        //    not restart since jobs-start (restart count, State.Restarting, State.StartedAt).
+        const retires = jobs.map(({ host }, i) =>
             step(
                 `jobs-retire-${host.name}`,
                 host,
-                { script: "jobs-retire", params: { SERVICE, RELEASE: this.jobsRelease, STOP_TIMEOUT: STOP_TIMEOUT_SECONDS } },
+                {
+                    script: "jobs-retire",
+                    params: {
+                        SERVICE,
+                        RELEASE: this.jobsRelease,
+                        STOP_TIMEOUT: args.jobsStopTimeout,
+                        STARTED_AT: facts[i].apply((f) => f.startedAt),
+                        RESTART_COUNT: facts[i].apply((f) => f.restartCount),
+                    },
+                },
                 [this.proof],
             ),
+        );
+
+        // 6. Web: a new container behind kamal-proxy, switched to once /up is healthy, then the
+        //    old one stopped. Last: from here on, new-code jobs are enqueued, and only new workers run.
+        step(
+            "web",
+            args.web,
+            {
+                script: "web-rollout",
+                params: {
+                    SERVICE,
+                    IMAGE: image,
+                    ENV_FILE: envFilePath("web"),
+                    RELEASE: this.webRelease,
+                    APP_HOST: args.appHost,
+                    APP_PORT: args.appPort,
+                    PROXY_SERVICE: args.proxyService,
+                    PROXY_IMAGE: args.proxyImage,
+                    CONTAINER_HOSTNAME: this.webRelease.apply((r) => containerHostname(args.web.name, r)),
+                    STOP_TIMEOUT: WEB_STOP_TIMEOUT_SECONDS,
+                },
+            },
+            [migrate, ...retires],
         );
 
         this.logs = {};

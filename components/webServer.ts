@@ -1,6 +1,8 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
+import { adoptedIgnoreChanges, adoptedOptions, serverNetworkImportId } from "./adoption";
 import { cloudConfig } from "./cloudConfig";
+import { attachFirewall } from "./firewalls";
 
 export interface WebServerArgs {
     name: string;
@@ -12,21 +14,28 @@ export interface WebServerArgs {
     location: string;
     sshKeyNames: string[];
     networkId: pulumi.Input<number>;
+    /** The adopted network's id: an adopted server's attachment to it is imported (`SERVERID-NETWORKID`). */
+    networkImportId?: string;
     subnet: pulumi.Resource;
     firewallId: pulumi.Input<number>;
+    /** The adopted web firewall's id: its attachment is imported, not created. */
+    firewallImportId?: string;
     labels: Record<string, string>;
 }
 
 /**
- * What adoption must never change. A change of sshKeys would recreate the server, and
- * import does not read sshKeys, userData or image back, so they are left alone.
+ * What adoption must never change: every input of the provider's Server schema except
+ * `name`, which the adoption check compares with the real server first (see adoption.ts).
+ * Among them sshKeys (a change would recreate the server), backups (disabling deletes them),
+ * serverType (power-off and disk upgrade), labels, protection and placement.
  */
-export const ADOPTED_IGNORE_CHANGES = ["sshKeys", "userData", "image"];
+export const ADOPTED_IGNORE_CHANGES = adoptedIgnoreChanges("hcloud:index/server:Server");
 
 /**
  * The web host. The production one exists (Kamal era) and is adopted with `import`, protected,
  * never recreated. It joins the private network and its firewall through separate resources,
- * so nothing about the server itself has to change for that.
+ * so nothing about the server itself has to change for that; when the network is adopted
+ * too, the existing attachment is imported.
  */
 export class WebServer extends pulumi.ComponentResource {
     readonly server: hcloud.Server;
@@ -50,19 +59,23 @@ export class WebServer extends pulumi.ComponentResource {
                 rebuildProtection: true,
                 ...(adopted ? {} : { sshKeys: args.sshKeyNames, userData: cloudConfig() }),
             },
-            adopted
-                ? { parent: this, import: args.importId, protect: true, ignoreChanges: ADOPTED_IGNORE_CHANGES }
+            args.importId !== undefined
+                ? { parent: this, ...adoptedOptions("hcloud:index/server:Server", args.importId) }
                 : { parent: this, protect: true },
         );
         const serverId = this.server.id.apply((id) => Number(id));
+        const attachmentImport =
+            args.importId !== undefined && args.networkImportId !== undefined ? serverNetworkImportId(args.importId, args.networkImportId) : undefined;
         this.attachment = new hcloud.ServerNetwork(
             `${name}-private`,
             { serverId, networkId: args.networkId, ip: args.privateIp, aliasIps: [] },
-            { parent: this, dependsOn: [args.subnet] },
+            attachmentImport === undefined
+                ? { parent: this, dependsOn: [args.subnet] }
+                : { parent: this, dependsOn: [args.subnet], ...adoptedOptions("hcloud:index/serverNetwork:ServerNetwork", attachmentImport) },
         );
-        this.firewallAttachment = new hcloud.FirewallAttachment(
+        this.firewallAttachment = attachFirewall(
             `${name}-firewall`,
-            { firewallId: args.firewallId, serverIds: [serverId] },
+            { firewallId: args.firewallId, serverIds: [serverId], importId: args.firewallImportId },
             { parent: this },
         );
         this.publicIp = this.server.ipv4Address;

@@ -87,7 +87,7 @@ function stackPolicy(name: string, description: string, check: (resources: Polic
     };
 }
 
-/** The pack's configuration for the SSH policy; see the README ("Review: plan, policy, preview"). */
+/** The pack's configuration for the SSH policy; see docs/review-and-preview.md. */
 export const SSH_CONFIG_SCHEMA: PolicyConfigSchema = {
     properties: {
         adminCidrs: {

@@ -40,7 +40,7 @@ export interface PolicyResourceLike {
     provider?: { type: string; name: string; props: Record<string, any> };
 }
 
-/** Pack configuration (`--policy-pack-config`), see policy/README section in the repo README. */
+/** Pack configuration (`--policy-pack-config`), see docs/review-and-preview.md. */
 export interface GuardrailConfig {
     /** The stack's `ssh.adminCidrs`. When set, every SSH source must lie inside one of them. */
     adminCidrs?: string[];
@@ -413,7 +413,8 @@ export function checkPostgresPrivateOnly(r: PolicyResourceLike): string[] {
 /** The adopted or new web server: the host that holds the Postgres data. */
 export function isWebServer(r: PolicyResourceLike): boolean {
     if (r.type !== TYPES.server) return false;
-    return labelsOf(r).role === "web" || (r.opts.ignoreChanges ?? []).includes("sshKeys");
+    // An adopted jobs server has the same adoption signature; its declared labels say jobs.
+    return labelsOf(r).role === "web" || ((r.opts.ignoreChanges ?? []).includes("sshKeys") && labelsOf(r).role !== "jobs");
 }
 
 /**

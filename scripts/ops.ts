@@ -1,6 +1,6 @@
 /**
  * `npm run ops -- <verb>`: logs, status, console and dbconsole for a shred-day stack.
- * See README "Operations". Exit codes: 0 all healthy / done, 1 unhealthy or failed, 2 usage.
+ * See docs/operations.md. Exit codes: 0 all healthy / done, 1 unhealthy or failed, 2 usage.
  */
 import { main } from "./ops/main";
 

@@ -5,6 +5,7 @@
  *
  * Every refusal names the key, the bad value and the fix, all problems at once.
  */
+import { connectionBudget, envCount, MAX_SETTING } from "../components/postgresConnections";
 import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
@@ -54,6 +55,13 @@ const identifier = z
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an UPPER_CASE environment variable name");
 const oneLine = z.string().regex(/^[^\r\n]*$/, "must be one line (docker --env-file cannot carry newlines)");
 const absolutePath = z.string().regex(/^\/[A-Za-z0-9._\/-]*[A-Za-z0-9._-]$/, "must be an absolute path such as /var/lib/shred-day/postgres");
+/** An hcloud id (server, network, firewall): numeric; YAML may give it as a number. */
+const hcloudId = (what: string) =>
+    z
+        .union([z.string().regex(/^[0-9]+$/, `must be the numeric hcloud ${what} id`), z.number().int().positive()])
+        .transform(String);
+/** A Docker container name (Kamal names an accessory `<service>-<name>`, e.g. shred-day-db). */
+const containerName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, "must be a Docker container name such as shred-day-db (`docker ps --format '{{.Names}}'` on the web host)");
 
 const schema = z.strictObject({
     location: z.string().refine((l) => l in LOCATION_ZONES, `must be a Hetzner location: ${Object.keys(LOCATION_ZONES).join(", ")}`),
@@ -62,6 +70,8 @@ const schema = z.strictObject({
         ipRange: ipv4Cidr,
         subnetRange: ipv4Cidr,
         zone: z.string().min(1),
+        /** Adoption: the existing network's hcloud id; its subnet and the web server's attachment are then imported too. */
+        importId: hcloudId("network").optional(),
     }),
     ssh: z.strictObject({
         user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a Unix user name").default("root"),
@@ -72,15 +82,33 @@ const schema = z.strictObject({
     }),
     web: z.strictObject({
         name: hostname,
-        importId: z
-            .union([z.string().regex(/^[0-9]+$/, "must be the numeric hcloud server id"), z.number().int().positive()])
-            .transform(String)
-            .optional(),
+        importId: hcloudId("server").optional(),
         publicIp: ipv4.optional(),
         privateIp: ipv4,
         serverType: z.string().min(1),
         image: z.string().min(1),
         appHost: dnsName,
+        /** Kamal's `proxy.app_port`: the port the app container listens on behind kamal-proxy. */
+        appPort: z
+            .number()
+            .int("must be a whole port number, e.g. 80 (Kamal's proxy.app_port; Kamal's default is 80)")
+            .min(1, "must be a port 1..65535, e.g. 80 (Kamal's proxy.app_port)")
+            .max(65535, "must be a port 1..65535, e.g. 80 (Kamal's proxy.app_port)")
+            .default(80),
+        /**
+         * How Kamal named this app: kamal-proxy routes by service name, and Kamal's is
+         * `[service, role, destination].compact.join("-")` (basecamp/kamal
+         * lib/kamal/configuration/role.rb `container_prefix`, used by
+         * lib/kamal/commands/app/proxy.rb `deploy`). The same name makes the first rollout
+         * replace Kamal's route instead of adding a second one for the same host.
+         */
+        kamal: z
+            .strictObject({
+                service: hostname.default("shred-day"),
+                role: hostname.default("web"),
+                destination: hostname.optional(),
+            })
+            .default({ service: "shred-day", role: "web" }),
         /** Clear env for the web role only (on top of app.env). */
         env: z.record(envName, oneLine).default({}),
     }),
@@ -93,16 +121,43 @@ const schema = z.strictObject({
             .min(1, "must be 1..16 (JOB_CONCURRENCY: worker processes per jobs host), e.g. 2")
             .max(16, "must be 1..16 (JOB_CONCURRENCY: worker processes per jobs host); for more, add a jobs host to jobs.hosts"),
         hosts: z
-            .array(z.strictObject({ name: hostname, privateIp: ipv4 }))
+            .array(
+                z.strictObject({
+                    name: hostname,
+                    privateIp: ipv4,
+                    /** Adoption: the existing server's hcloud id (it, and its attachment to an adopted network, are imported). */
+                    importId: hcloudId("server").optional(),
+                    /** An adopted server's public IPv4: the check compares it with the server behind importId. */
+                    publicIp: ipv4.optional(),
+                }),
+            )
             .min(1, "must list at least one jobs host: the web host runs no Solid Queue supervisor, so without one no job runs"),
         /** Clear env for the jobs role only (on top of app.env). */
         env: z.record(envName, oneLine).default({}),
+        /**
+         * Docker stop timeout of a jobs container, in seconds (i12-release). On TERM Solid Queue waits
+         * config.solid_queue.shutdown_timeout (5 s by default) for running jobs, then releases them to
+         * run again from the start; set shutdown_timeout a few seconds BELOW this value.
+         */
+        stopTimeout: z
+            .number()
+            .int("must be a whole number of seconds from 10 to 3600, e.g. 30")
+            .min(10, "must be 10..3600 seconds, above the app's config.solid_queue.shutdown_timeout (5 s by default), e.g. 30")
+            .max(3600, "must be 10..3600 seconds, e.g. 30")
+            .default(30),
     }),
     postgres: z.strictObject({
         image: z
             .string()
             .regex(/^([a-z0-9.\-]+\/)*postgres:[0-9]+([.\-][A-Za-z0-9.\-]*)?$/, "must be the official image pinned to a major version, such as postgres:16"),
+        /** No default: where the cluster lives on the web host (for adoptFrom: the old accessory's data, checked against it). */
         dataDir: absolutePath,
+        /** Kamal's accessory container whose data is taken over (stopped, then ours starts on the same data). */
+        adoptFrom: containerName.optional(),
+        /** Only for a brand-new, empty cluster; refused while another Postgres container or cluster exists on the host. */
+        initialize: z.boolean().default(false),
+        /** Rollback of a takeover: stop ours, start adoptFrom again on the same data, and forget our container. */
+        handBack: z.boolean().default(false),
         user: identifier,
         /** The app's own role, without superuser rights, owning the databases (issue 11 point 7); default USER_app. */
         appUser: identifier.optional(),
@@ -122,6 +177,13 @@ const schema = z.strictObject({
             .max(20, "must be 2..20, e.g. 3")
             .default(3),
     }),
+    /** Adoption of existing firewalls by hcloud id (`hcloud firewall list`); where none is given, one is created. */
+    firewalls: z
+        .strictObject({
+            web: z.strictObject({ importId: hcloudId("firewall") }).optional(),
+            jobs: z.strictObject({ importId: hcloudId("firewall") }).optional(),
+        })
+        .default({}),
     postgresPassword: z.string().min(16, "must be at least 16 characters"),
     registryPassword: z.string().min(1).optional(),
     appSecrets: z.record(envName, oneLine.min(1)),
@@ -134,6 +196,10 @@ type Parsed = z.output<typeof schema>;
 export interface JobsHost {
     name: string;
     privateIp: string;
+    /** hcloud id of an existing server to adopt; undefined creates one. */
+    importId?: string;
+    /** The adopted server's public IPv4 (required with importId). */
+    publicIp?: string;
 }
 
 export interface Secrets {
@@ -147,7 +213,10 @@ export interface StackConfig {
     location: string;
     network: Parsed["network"] & { gateway: string };
     ssh: Parsed["ssh"];
-    web: Parsed["web"];
+    web: Parsed["web"] & {
+        /** The kamal-proxy service name Kamal used for this app (see web.kamal). */
+        proxyService: string;
+    };
     jobs: Omit<Parsed["jobs"], "hosts"> & { hosts: JobsHost[] };
     postgres: Parsed["postgres"] & {
         /** The app's role (postgres.appUser, default `${user}_app`): what the app's URLs use. */
@@ -157,10 +226,15 @@ export interface StackConfig {
         /** Where the image expects its data: /var/lib/postgresql/data before 18, /var/lib/postgresql from 18. */
         mountPath: string;
         port: number;
+        /** max_connections for the Postgres container, from connectionBudget (components/postgresConnections.ts). */
+        maxConnections: number;
+        /** How that number was reached. */
+        connections: string;
         /** Which of `databases` each Rails database config uses. */
         roles: { primary: string; queue: string; cache?: string; cable?: string };
     };
     app: Parsed["app"];
+    firewalls: Parsed["firewalls"];
     /** Plain values: wrap with pulumi.secret() at once (the ShredDay component does). */
     secrets: Secrets;
 }
@@ -259,6 +333,14 @@ export function parseConfig(raw: Record<string, unknown>): StackConfig {
     return derive(result.data);
 }
 
+/** kamal-proxy's minimum version in Kamal 2 (basecamp/kamal lib/kamal/configuration/proxy/boot.rb, MINIMUM_VERSION). */
+export const KAMAL_PROXY_MINIMUM = [0, 9, 0] as const;
+
+function versionBelow(v: number[], min: readonly number[]): boolean {
+    for (let i = 0; i < min.length; i++) if (v[i] !== min[i]) return v[i] < min[i];
+    return false;
+}
+
 /** The checks that span several keys, then the derived values. */
 function derive(c: Parsed): StackConfig {
     const problems: string[] = [];
@@ -338,6 +420,34 @@ function derive(c: Parsed): StackConfig {
         problems.push(`${k("web.publicIp")} = missing: an adopted web server (web.importId set) needs its public IP, e.g. 91.99.62.190`);
     }
 
+    // Adoption: the ids of existing objects, and how the Postgres data is found.
+    c.jobs.hosts.forEach((h, i) => {
+        if (h.importId !== undefined && h.publicIp === undefined) {
+            problems.push(`${k(`jobs.hosts[${i}].publicIp`)} = missing: an adopted jobs server (jobs.hosts[${i}].importId set) needs its public IP, so the program can check that the id is this host (\`hcloud server list -o columns=id,name,ipv4\`)`);
+        }
+    });
+    c.jobs.hosts.forEach((h, i) => {
+        if (h.importId !== undefined && h.importId === c.web.importId) {
+            problems.push(`${k(`jobs.hosts[${i}].importId`)} = ${JSON.stringify(h.importId)}: that is web.importId too; each adopted server is one host, give each its own hcloud id (\`hcloud server list -o columns=id,name,ipv4\`)`);
+        }
+        const other = c.jobs.hosts.findIndex((o) => o.importId !== undefined && o.importId === h.importId);
+        if (h.importId !== undefined && other !== i) {
+            problems.push(`${k(`jobs.hosts[${i}].importId`)} = ${JSON.stringify(h.importId)}: already used by jobs.hosts[${other}]; each adopted server is one host`);
+        }
+    });
+    if (c.firewalls.web !== undefined && c.firewalls.web.importId === c.firewalls.jobs?.importId) {
+        problems.push(`${k("firewalls.jobs.importId")} = ${JSON.stringify(c.firewalls.jobs!.importId)}: that is firewalls.web.importId too; the web firewall opens 80/443, the jobs firewall must not: adopt a firewall for one role only, and let the program create the other`);
+    }
+    if (c.postgres.adoptFrom !== undefined && c.postgres.initialize) {
+        problems.push(`${k("postgres.initialize")} = true: postgres.adoptFrom = ${JSON.stringify(c.postgres.adoptFrom)} takes over an existing cluster, which is never initialised; remove postgres.initialize (it is only for a brand-new, empty cluster)`);
+    }
+    if (c.postgres.handBack && c.postgres.adoptFrom === undefined) {
+        problems.push(`${k("postgres.handBack")} = true: a hand back returns the data to the container named in postgres.adoptFrom, which is not set; set postgres.adoptFrom to the old accessory's container name, or remove postgres.handBack`);
+    }
+    if (c.postgres.handBack && c.web.importId === undefined) {
+        problems.push(`${k("postgres.handBack")} = true: only a web server adopted from Kamal (web.importId) has an old accessory to hand back to; remove postgres.handBack`);
+    }
+
     // App environment: the web role must never start a Solid Queue supervisor.
     const secretNames = Object.keys(c.appSecrets);
     const clearEnvs: [string, Record<string, string>][] = [
@@ -392,12 +502,35 @@ function derive(c: Parsed): StackConfig {
         problems.push(`${k("postgres.databases[0]")} = ${JSON.stringify(primary)}: the first database is the primary one; put it first`);
     }
 
+    // kamal-proxy no older than what Kamal itself runs (i12-release, issue 12.10): MINIMUM_VERSION in
+    // basecamp/kamal lib/kamal/configuration/proxy/boot.rb (and proxy/run.rb) is "v0.9.0".
+    const proxyTag = /(^|\/)kamal-proxy:v(\d+)\.(\d+)\.(\d+)$/.exec(c.app.proxyImage);
+    if (proxyTag !== null && versionBelow([Number(proxyTag[2]), Number(proxyTag[3]), Number(proxyTag[4])], KAMAL_PROXY_MINIMUM)) {
+        problems.push(`${k("app.proxyImage")} = ${JSON.stringify(c.app.proxyImage)}: older than kamal-proxy v${KAMAL_PROXY_MINIMUM.join(".")}, the minimum Kamal itself runs; use basecamp/kamal-proxy:v${KAMAL_PROXY_MINIMUM.join(".")} or newer`);
+    }
+
+    // Postgres connections a release can open (i12-release, issue 12.8): max_connections is set from it.
+    const webEnv = { ...c.app.env, ...c.web.env };
+    const webConcurrency = envCount(webEnv.WEB_CONCURRENCY, 1);
+    const webThreads = envCount(webEnv.RAILS_MAX_THREADS, 3);
+    for (const [name, v] of [["WEB_CONCURRENCY", webConcurrency], ["RAILS_MAX_THREADS", webThreads]] as const) {
+        if (Number.isNaN(v)) {
+            const where = c.web.env[name] !== undefined ? "web.env" : "app.env";
+            problems.push(`${k(`${where}.${name}`)} = ${JSON.stringify(webEnv[name])}: must be a whole number from 1 to 9999 (Postgres connections are counted from it), e.g. 2`);
+        }
+    }
+    const budget = connectionBudget({ jobsHosts: c.jobs.hosts.length, jobConcurrency: c.jobs.concurrency, webConcurrency, webThreads, databases: dbs.length });
+    if (!Number.isNaN(budget.needed) && budget.setting > MAX_SETTING) {
+        problems.push(`${k("jobs")}: this release needs ${budget.needed} Postgres connections (${budget.explain}), which would need max_connections above ${MAX_SETTING}; lower jobs.concurrency, WEB_CONCURRENCY or RAILS_MAX_THREADS, or use fewer jobs hosts`);
+    }
+
     if (problems.length > 0) throw new ConfigError(problems);
 
     const major = Number(/postgres:([0-9]+)/.exec(c.postgres.image)![1]);
     const { postgresPassword, registryPassword, appSecrets, sshPrivateKey, ...values } = c;
     return {
         ...values,
+        web: { ...c.web, proxyService: kamalProxyService(c.web.kamal) },
         network: { ...c.network, gateway },
         postgres: {
             ...c.postgres,
@@ -405,6 +538,8 @@ function derive(c: Parsed): StackConfig {
             major,
             mountPath: major >= 18 ? "/var/lib/postgresql" : "/var/lib/postgresql/data",
             port: 5432,
+            maxConnections: budget.setting,
+            connections: budget.explain,
             roles: {
                 primary,
                 queue: queue!,
@@ -414,6 +549,15 @@ function derive(c: Parsed): StackConfig {
         },
         secrets: { postgresPassword, registryPassword, appSecrets, sshPrivateKey },
     };
+}
+
+/**
+ * The kamal-proxy service name Kamal gives a role: `[service, role, destination].compact.join("-")`
+ * (basecamp/kamal lib/kamal/configuration/role.rb `container_prefix`; lib/kamal/commands/app/proxy.rb
+ * deploys with it), e.g. shred-day-web, or shred-day-web-production with `-d production`.
+ */
+export function kamalProxyService(kamal: { service: string; role: string; destination?: string }): string {
+    return [kamal.service, kamal.role, kamal.destination].filter((p) => p !== undefined && p !== "").join("-");
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Firewalls } from "../components/firewalls";
+import { attachFirewall, Firewalls } from "../components/firewalls";
 import { hostReady } from "../components/hostReady";
 import { JobsServer } from "../components/jobsServer";
 import { POSTGRES_CONTAINER, PostgresAccessory } from "../components/postgresAccessory";
@@ -14,6 +14,15 @@ export interface HostOutput {
     publicIp: pulumi.Output<string>;
     privateIp: pulumi.Input<string>;
     ssh: pulumi.Output<string>;
+}
+
+/**
+ * Whether the jobs firewall reaches the jobs servers through one FirewallAttachment (when a
+ * jobs server or the jobs firewall is adopted) instead of `firewallIds` at creation. New jobs
+ * servers then boot without it until the attachment is applied, moments after creation.
+ */
+export function jobsFirewallByAttachment(config: StackConfig): boolean {
+    return config.firewalls.jobs !== undefined || config.jobs.hosts.some((h) => h.importId !== undefined);
 }
 
 /** The `ssh` command a person types to reach a host. */
@@ -42,8 +51,17 @@ export class ShredDay extends pulumi.ComponentResource {
         super("shred-day:stack:ShredDay", name, {}, opts);
         const labels = { app: "shred-day", "managed-by": "pulumi" };
 
-        this.network = new PrivateNetwork("network", { ...config.network, labels }, { parent: this });
-        this.firewalls = new Firewalls(name, { adminCidrs: config.ssh.adminCidrs, labels }, { parent: this });
+        const { gateway, ...network } = config.network;
+        this.network = new PrivateNetwork("network", { ...network, labels }, { parent: this });
+        this.firewalls = new Firewalls(
+            name,
+            {
+                adminCidrs: config.ssh.adminCidrs,
+                labels,
+                importIds: { web: config.firewalls.web?.importId, jobs: config.firewalls.jobs?.importId },
+            },
+            { parent: this },
+        );
 
         this.web = new WebServer(
             "web",
@@ -56,12 +74,18 @@ export class ShredDay extends pulumi.ComponentResource {
                 location: config.location,
                 sshKeyNames: config.ssh.keyNames,
                 networkId: this.network.networkId,
+                networkImportId: config.network.importId,
                 subnet: this.network.subnet,
                 firewallId: this.firewalls.webId,
+                firewallImportId: config.firewalls.web?.importId,
                 labels,
             },
             { parent: this },
         );
+
+        // One attachment per firewall: as soon as a jobs server or the jobs firewall is adopted,
+        // every jobs server gets the jobs firewall through it (an adopted server is not updated).
+        const jobsAttachment = jobsFirewallByAttachment(config);
 
         this.jobs = config.jobs.hosts.map(
             (host) =>
@@ -70,18 +94,27 @@ export class ShredDay extends pulumi.ComponentResource {
                     {
                         name: host.name,
                         privateIp: host.privateIp,
+                        importId: host.importId,
                         serverType: config.jobs.serverType,
                         image: config.jobs.image,
                         location: config.location,
                         sshKeyNames: config.ssh.keyNames,
                         networkId: this.network.networkId,
+                        networkImportId: config.network.importId,
                         subnet: this.network.subnet,
-                        firewallId: this.firewalls.jobsId,
+                        firewallId: jobsAttachment ? undefined : this.firewalls.jobsId,
                         labels,
                     },
                     { parent: this },
                 ),
         );
+        if (jobsAttachment) {
+            attachFirewall(
+                `${name}-jobs-firewall`,
+                { firewallId: this.firewalls.jobsId, serverIds: this.jobs.map((j) => j.serverId), importId: config.firewalls.jobs?.importId },
+                { parent: this },
+            );
+        }
 
         const privateKey = config.secrets.sshPrivateKey === undefined ? undefined : pulumi.secret(config.secrets.sshPrivateKey);
         const ssh: SshAccess = { user: config.ssh.user, privateKey };
@@ -103,6 +136,7 @@ export class ShredDay extends pulumi.ComponentResource {
                 databases: config.postgres.databases,
                 roles: config.postgres.roles,
                 password: pulumi.secret(config.secrets.postgresPassword),
+                maxConnections: config.postgres.maxConnections,
                 dependsOn: [webReady],
             },
             { parent: this },
@@ -117,7 +151,7 @@ export class ShredDay extends pulumi.ComponentResource {
                     name: config.jobs.hosts[i].name,
                     publicIp: j.publicIp,
                     privateIp: j.privateIp,
-                    ready: hostReady(config.jobs.hosts[i].name, { publicIp: j.publicIp, ssh, dependsOn: [j.server] }, this),
+                    ready: hostReady(config.jobs.hosts[i].name, { publicIp: j.publicIp, ssh, dependsOn: j.attachment ? [j.server, j.attachment] : [j.server] }, this),
                 })),
                 image: config.app.image,
                 registry: config.app.registry,
@@ -127,7 +161,10 @@ export class ShredDay extends pulumi.ComponentResource {
                 appSecrets: pulumi.secret(config.secrets.appSecrets),
                 databaseUrls: this.postgres.urls,
                 concurrency: config.jobs.concurrency,
+                jobsStopTimeout: config.jobs.stopTimeout,
                 appHost: config.web.appHost,
+                appPort: config.web.appPort,
+                proxyService: config.web.proxyService,
                 proxyImage: config.app.proxyImage,
                 keepImages: config.app.keepImages,
                 postgres: {

@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
-# After the proof: stops (STOP_TIMEOUT, >= 30 s, so Solid Queue's supervisor can finish and
-# hand back unfinished jobs) and removes this host's worker containers of every other
-# release: label service=SERVICE with role jobs (ours) or job (Kamal's `job` role of the old
-# setup). The current release's container, SERVICE-jobs-RELEASE, is never touched, and if it
-# is not running nothing is retired at all: the host is never left without a worker.
+# After the proof, before the web switch: stops (docker stop --timeout STOP_TIMEOUT) and
+# removes this host's worker containers of every other release: label service=SERVICE with
+# role jobs (ours) or job (Kamal's `job` role of the old setup).
+#
+# Gate, checked on this host before anything is stopped: the current release's container
+# SERVICE-jobs-RELEASE is running, not restarting (State.Running stays true while Docker
+# restarts a crashed container, so State.Restarting and RestartCount are what tell), its
+# RestartCount is still RESTART_COUNT and its State.StartedAt still STARTED_AT, as jobs-start
+# reported them and as the proof proved its supervisor and workers against. Anything else
+# means the container restarted since: nothing is retired and the chain stops here, before
+# the web switch, so the old workers keep running the old release's jobs.
+#
+# Stop timeout: on TERM, Solid Queue's supervisor TERMs its workers, waits
+# SolidQueue.shutdown_timeout (5 s by default; lib/solid_queue/fork_supervisor.rb,
+# perform_graceful_termination), then QUITs them; jobs still running are released and run
+# again from the start elsewhere, not finished. STOP_TIMEOUT (shred-day:jobs.stopTimeout)
+# must be above the app's config.solid_queue.shutdown_timeout, or Docker KILLs the
+# supervisor first and the claimed jobs are marked failed when the rows are pruned.
 #
 # Idempotent: a re-run finds nothing left to retire.
 set -euo pipefail
 
 : "${SERVICE:?SERVICE (the app name, e.g. shred-day) is required}"
 : "${RELEASE:?RELEASE (the release id) is required}"
+: "${STARTED_AT:?STARTED_AT (State.StartedAt of the new container, from jobs-start) is required}"
+: "${RESTART_COUNT:?RESTART_COUNT (RestartCount of the new container, from jobs-start) is required}"
 : "${STOP_TIMEOUT:=30}"
 
 fail() {
@@ -17,15 +32,28 @@ fail() {
     exit 1
 }
 
-if [[ ! $STOP_TIMEOUT =~ ^[0-9]+$ ]] || ((STOP_TIMEOUT < 30)); then
-    fail "STOP_TIMEOUT must be at least 30 seconds (above Solid Queue's shutdown_timeout, as Kamal does), got '$STOP_TIMEOUT'."
+STARTED_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$'
+if [[ ! $STOP_TIMEOUT =~ ^[0-9]{1,4}$ ]] || ((STOP_TIMEOUT < 10 || STOP_TIMEOUT > 3600)); then
+    fail "STOP_TIMEOUT must be 10..3600 seconds (shred-day:jobs.stopTimeout, above config.solid_queue.shutdown_timeout), got '$STOP_TIMEOUT'."
 fi
+[[ $RELEASE =~ ^[A-Za-z0-9_.-]+$ ]] || fail "RELEASE '$RELEASE' may hold only letters, digits, '_', '.', '-'."
+[[ $STARTED_AT =~ $STARTED_RE ]] ||
+    fail "STARTED_AT '$STARTED_AT' is not docker's State.StartedAt; jobs-start did not report it." \
+        "Run pulumi up again with --replace on this host's release-jobs-start step."
+[[ $RESTART_COUNT =~ ^[0-9]{1,9}$ ]] || fail "RESTART_COUNT must be a whole number, got '$RESTART_COUNT'."
 
 current="$SERVICE-jobs-$RELEASE"
-running=$(docker container inspect --format '{{.State.Running}}' "$current" 2>/dev/null || true)
-[[ $running == true ]] ||
-    fail "the current worker $current is not running, so the previous ones are kept (nothing was stopped)." \
+facts=$(docker container inspect --format '{{.State.Running}} {{.State.Restarting}} {{.RestartCount}} {{.State.StartedAt}}' "$current" 2>/dev/null || true)
+read -r running restarting restarts started <<<"$facts" || true
+if [[ ! ${running:-} =~ ^(true|false)$ || ! ${restarting:-} =~ ^(true|false)$ || ! ${restarts:-} =~ ^[0-9]{1,9}$ || ! ${started:-} =~ $STARTED_RE ]]; then
+    fail "the current worker $current was not found (or docker inspect gave unexpected output), so the previous ones are kept (nothing was stopped)." \
         "Check it: npm run ops -- logs jobs --host <this host>; then pulumi up again."
+fi
+echo "jobs-retire: $current running=$running restarting=$restarting restart_count=$restarts (at start: $RESTART_COUNT) started_at=$started (at start: $STARTED_AT)"
+if [[ $running != true || $restarting != false || $restarts != "$RESTART_COUNT" || $started != "$STARTED_AT" ]]; then
+    fail "the current worker $current restarted or stopped since jobs-start (a crash loop?), so the previous workers are kept (nothing was stopped) and the web is not switched." \
+        "Check it: npm run ops -- logs jobs --host <this host>. Once fixed, run pulumi up again with --replace on this host's release-jobs-start step (it reports the container's new start)."
+fi
 
 listing=$(docker ps -a --filter "label=service=$SERVICE" --format '{{.Names}}|{{.Label "role"}}') ||
     fail "cannot list containers."
@@ -33,7 +61,10 @@ retired=0
 while IFS='|' read -r other role; do
     [[ -n $other && $other != "$current" ]] || continue
     [[ $role == jobs || $role == job ]] || continue
-    docker stop --time "$STOP_TIMEOUT" "$other" >/dev/null || fail "docker stop $other failed."
+    if [[ ! $other =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]]; then
+        fail "docker ps listed a container name that is not a container name; nothing more was stopped."
+    fi
+    docker stop --timeout "$STOP_TIMEOUT" "$other" >/dev/null || fail "docker stop $other failed."
     docker rm "$other" >/dev/null || fail "docker rm $other failed (it is stopped)."
     echo "jobs-retire: stopped (within ${STOP_TIMEOUT}s) and removed $other"
     retired=$((retired + 1))

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts this jobs host's worker for RELEASE: the container SERVICE-jobs-RELEASE running
 # `bin/jobs` (Solid Queue's supervisor, with JOB_CONCURRENCY worker processes from the env
-# file), restart unless-stopped, a stop timeout of STOP_TIMEOUT (>= 30 s: Solid Queue's
-# supervisor needs its shutdown_timeout to hand back unfinished jobs), and the hostname
+# file), restart unless-stopped, a stop timeout of STOP_TIMEOUT (shred-day:jobs.stopTimeout,
+# which must be above the app's config.solid_queue.shutdown_timeout, see jobs-retire.sh), and the hostname
 # CONTAINER_HOSTNAME, which names the host and the release: Solid Queue records it in
 # solid_queue_processes.hostname, and the proof looks for it there.
 #
@@ -10,7 +10,10 @@
 # claims with SKIP LOCKED) until the proof passes and jobs-retire stops the old one, so job
 # processing never pauses.
 #
-# Idempotent: if the container is already running, nothing is done.
+# Last line on success, for the proof and the retire step (they compare with it):
+#   jobs-start: facts container=NAME started_at=<State.StartedAt> restart_count=<RestartCount>
+#
+# Idempotent: if the container is already running, nothing is done (the facts are printed).
 set -euo pipefail
 
 : "${SERVICE:?SERVICE (the app name, e.g. shred-day) is required}"
@@ -25,8 +28,8 @@ fail() {
     exit 1
 }
 
-if [[ ! $STOP_TIMEOUT =~ ^[0-9]+$ ]] || ((STOP_TIMEOUT < 30)); then
-    fail "STOP_TIMEOUT must be at least 30 seconds (above Solid Queue's shutdown_timeout, as Kamal does), got '$STOP_TIMEOUT'."
+if [[ ! $STOP_TIMEOUT =~ ^[0-9]{1,4}$ ]] || ((STOP_TIMEOUT < 10 || STOP_TIMEOUT > 3600)); then
+    fail "STOP_TIMEOUT must be 10..3600 seconds (shred-day:jobs.stopTimeout, above config.solid_queue.shutdown_timeout), got '$STOP_TIMEOUT'."
 fi
 [[ $CONTAINER_HOSTNAME =~ ^[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$ ]] ||
     fail "CONTAINER_HOSTNAME '$CONTAINER_HOSTNAME' is not a valid hostname (letters, digits, '-', '.', at most 63)."
@@ -41,8 +44,20 @@ fi
 name="$SERVICE-jobs-$RELEASE"
 
 state=$(docker container inspect --format '{{.State.Running}}|{{.Config.Hostname}}' "$name" 2>/dev/null || true)
+# State.StartedAt and RestartCount of the container, checked as data before they are printed.
+print_facts() {
+    local facts started restarts
+    facts=$(docker container inspect --format '{{.State.StartedAt}} {{.RestartCount}}' "$name") ||
+        fail "cannot inspect $name after starting it."
+    read -r started restarts <<<"$facts" || true
+    [[ $started =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$ && $restarts =~ ^[0-9]{1,9}$ ]] ||
+        fail "docker inspect $name gave an unexpected State.StartedAt/RestartCount; cannot report the facts the proof needs."
+    echo "jobs-start: facts container=$name started_at=$started restart_count=$restarts"
+}
+
 if [[ $state == "true|$CONTAINER_HOSTNAME" ]]; then
     echo "jobs-start: $name is already running (hostname $CONTAINER_HOSTNAME); nothing to do"
+    print_facts
     exit 0
 fi
 if [[ -n $state ]]; then
@@ -58,3 +73,4 @@ if ! out=$(docker run --detach --name "$name" --hostname "$CONTAINER_HOSTNAME" \
     fail "docker run of $name ($IMAGE bin/jobs) failed; the previous worker (if any) keeps running." "docker said: $out"
 fi
 echo "jobs-start: started $name (bin/jobs, hostname $CONTAINER_HOSTNAME, stop timeout ${STOP_TIMEOUT}s); the previous worker keeps running until the proof passes"
+print_facts

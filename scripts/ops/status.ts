@@ -258,7 +258,7 @@ export function assess(inv: Inventory, results: HostResult[], expected: Expected
         const stray = live("");
         if (stray.length > 0) warnings.push(`live Solid Queue process(es) from hostnames of no known host: ${kinds(stray)}`);
         const j = (k: string) => queue.jobs[k] ?? { count: 0 };
-        if (j("failed").count > 0) warnings.push(`${j("failed").count} failed job(s) (solid_queue_failed_executions): look at them, then retry or discard`);
+        if (j("failed").count > 0) warnings.push(`${j("failed").count} failed job(s) (solid_queue_failed_executions; those of pruned processes fail with SolidQueue::Processes::ProcessPrunedError): look at them, then retry (bin/rails runner 'SolidQueue::FailedExecution.retry_all(SolidQueue::FailedExecution.all.map(&:job))' via npm run ops -- console) or discard`);
         const ready = j("ready");
         if (ready.count > 0 && (ready.oldestAgeSeconds ?? 0) >= WARN.readyAgeSeconds) {
             warnings.push(`the oldest ready job has waited ${formatAge(ready.oldestAgeSeconds!)}: workers are behind or not taking this queue`);
@@ -268,7 +268,7 @@ export function assess(inv: Inventory, results: HostResult[], expected: Expected
             warnings.push(`${due.count} scheduled job(s) overdue by up to ${formatAge(due.oldestAgeSeconds!)}: is a dispatcher running?`);
         }
         if (j("claimed_orphaned").count > 0) {
-            warnings.push(`${j("claimed_orphaned").count} claimed job(s) held by processes that are gone; Solid Queue releases them when it prunes the dead processes`);
+            warnings.push(`${j("claimed_orphaned").count} claimed job(s) held by processes that are gone; when Solid Queue prunes those processes (heartbeat older than 5 min) it marks these jobs FAILED (ProcessPrunedError), not released: retry them then`);
         }
         if (queue.paused.length > 0) warnings.push(`paused queue(s): ${queue.paused.join(", ")}`);
     }

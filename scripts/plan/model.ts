@@ -114,7 +114,7 @@ async function buildPlan(raw: Record<string, unknown>, meta: { stack: string; so
         const attachment = resources.find((r) => r.type === "hcloud:index/serverNetwork:ServerNetwork" && String(r.inputs.serverId) === c.id);
         const privateIp = attachment?.inputs.ip ?? s.props.networks?.[0]?.ip ?? "(none)";
         const adopted = c.importId !== undefined;
-        const configured = e.config.web.name === name ? e.config.web.publicIp : undefined;
+        const configured = e.config.web.name === name ? e.config.web.publicIp : e.config.jobs.hosts.find((h) => h.name === name)?.publicIp;
         return {
             name,
             role: String(s.props.labels?.role ?? "?"),

@@ -34,6 +34,7 @@ export function withStandIns(file: StackFile): StandIns {
     const display: [string, string][] = [];
     const secretStandIns: string[] = [];
     const key = (path: string) => `${NAMESPACE}:${path}`;
+    let importIds = 0; // each placeholder hcloud id gets its own numeric stand-in
 
     // Encrypted leaves inside values (e.g. appSecrets.RAILS_MASTER_KEY set with --path), and placeholders.
     const walk = (value: unknown, path: string): unknown => {
@@ -48,9 +49,13 @@ export function withStandIns(file: StackFile): StandIns {
             const cidr = /ssh\.adminCidrs\[(\d+)\]$/.exec(path);
             const standIn = cidr
                 ? `198.51.100.${Number(cidr[1]) + 1}/32`
-                : path === "web.importId"
-                  ? "900000001"
-                  : value.split(PLACEHOLDER).join(PLACEHOLDER.toLowerCase());
+                : path.endsWith("importId")
+                  ? String(900000001 + importIds++)
+                  : /jobs\.hosts\[(\d+)\]\.publicIp$/.test(path)
+                    ? `203.0.113.${200 + Number(/\[(\d+)\]/.exec(path)![1])}`
+                  : path === "postgres.dataDir"
+                    ? "/change-me"
+                    : value.split(PLACEHOLDER).join(PLACEHOLDER.toLowerCase());
             display.push([standIn, value]);
             return standIn;
         }

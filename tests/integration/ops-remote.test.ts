@@ -290,9 +290,9 @@ queue shred_day_production_queue:
   ready by queue: active_storage_transform 1 (oldest 10s), default 2 (oldest 5m 30s)
 
 healthy
-  warning: 2 failed job(s) (solid_queue_failed_executions): look at them, then retry or discard
+  warning: 2 failed job(s) (solid_queue_failed_executions; those of pruned processes fail with SolidQueue::Processes::ProcessPrunedError): look at them, then retry (bin/rails runner 'SolidQueue::FailedExecution.retry_all(SolidQueue::FailedExecution.all.map(&:job))' via npm run ops -- console) or discard
   warning: the oldest ready job has waited 5m 30s: workers are behind or not taking this queue
-  warning: 1 claimed job(s) held by processes that are gone; Solid Queue releases them when it prunes the dead processes
+  warning: 1 claimed job(s) held by processes that are gone; when Solid Queue prunes those processes (heartbeat older than 5 min) it marks these jobs FAILED (ProcessPrunedError), not released: retry them then
 `;
 
 describe("ops status", () => {

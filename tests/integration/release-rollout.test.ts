@@ -121,6 +121,8 @@ container)
   if [ "$2" = inspect ]; then
     grep -q "^$last|" "$C" || { echo "Error: No such container: $last" >&2; exit 1; }
     case "$4" in
+    *State.Restarting*) echo "$(field "$last" 2) false 0 2026-01-01T00:00:00.000000001Z" ;;
+    *State.StartedAt*) echo "2026-01-01T00:00:00.000000001Z 0" ;;
     *Config.Hostname*) echo "$(field "$last" 2)|$(field "$last" 3)" ;;
     *Config.Image*) echo "$(field "$last" 2)|$(field "$last" 7)|kamal " ;;
     *) field "$last" 2 ;;
@@ -439,62 +441,7 @@ exit 0`);
 });
 
 // ---------------------------------------------------------------------------------------
-describe("db-prepare.sh", () => {
-    let envFile: string;
-    beforeEach(() => {
-        envFile = path.join(scratch, "web.env");
-        fs.writeFileSync(envFile, ENV_TEXT("web"), { mode: 0o600 });
-        fs.writeFileSync(modelFile("images"), `sha256:v2 ${IMAGE}\n`);
-    });
-
-    test("runs bin/rails db:prepare once in a one-off container with the web env file (docker test double)", async () => {
-        fs.writeFileSync(modelFile("run-output"), "== 20251101 AddShredsIndex: migrating ==\n== 20251101 AddShredsIndex: migrated (0.01s) ==\n");
-        const r = await run("db-prepare", { IMAGE, ENV_FILE: envFile });
-        expect(r.stderr).toBe("");
-        expect(r.code).toBe(0);
-        expect(r.stdout).toContain("AddShredsIndex: migrated");
-        expect(docker.calls().filter((c) => c[0] === "run")).toEqual([["run", "--rm", "--pull", "never", "--env-file", envFile, IMAGE, "bin/rails", "db:prepare"]]);
-        expect(containers()).toEqual([]);
-    });
-
-    test("a failed migration: exits non-zero with its output (secrets redacted); nothing else is touched (docker test double)", async () => {
-        addContainer({ name: `${SERVICE}-web-${OLD_RELEASE}`, role: "web", release: OLD_RELEASE });
-        fs.writeFileSync(
-            modelFile("run-output"),
-            [
-                "== 20251101 AddShredsIndex: migrating ==",
-                "bin/rails aborted!",
-                'StandardError: An error has occurred, all later migrations canceled:',
-                'PG::DuplicateTable: ERROR:  relation "index_shreds_on_day" already exists',
-                `connection: postgres://shred_day:${SECRET.pg}@10.0.0.3:5432/shred_day_production`,
-                `password was ${SECRET.pg}`,
-                "",
-            ].join("\n"),
-        );
-        fs.writeFileSync(modelFile("run-fails"), "1");
-        const r = await run("db-prepare", { IMAGE, ENV_FILE: envFile });
-        expect(r.code).toBe(1);
-        expect(r.stderr).toContain("db-prepare: FAILED: bin/rails db:prepare exited 1");
-        expect(r.stderr).toContain("the previous web and jobs containers keep running the previous release");
-        expect(r.stderr).toContain('PG::DuplicateTable: ERROR:  relation "index_shreds_on_day" already exists');
-        expect(r.stderr).toContain("connection: [value of DATABASE_URL]");
-        expect(r.stderr).toMatch(/password was \[password in (QUEUE_)?DATABASE_URL\]/);
-        for (const value of SECRET_VALUES) expect(r.stdout + r.stderr).not.toContain(value);
-        // one inspect and the one-off run: no stop, no rm, no other run
-        expect(docker.calls().map((c) => c[0])).toEqual(["image", "run"]);
-        expect(containers()).toEqual([expect.objectContaining({ name: `${SERVICE}-web-${OLD_RELEASE}`, running: true })]);
-    });
-
-    test("a missing env file or image is named, and nothing runs (docker test double)", async () => {
-        const noEnv = await run("db-prepare", { IMAGE, ENV_FILE: path.join(scratch, "nope.env") });
-        expect(noEnv.code).toBe(1);
-        expect(noEnv.stderr).toMatch(/env file .*nope\.env is missing: the release's env-file step writes it first/);
-        const noImage = await run("db-prepare", { IMAGE: "ghcr.io/shred-day/shred-day:v9", ENV_FILE: envFile });
-        expect(noImage.code).toBe(1);
-        expect(noImage.stderr).toMatch(/ghcr\.io\/shred-day\/shred-day:v9 is not on this host: the release's image-pull step pulls it first/);
-        expect(docker.calls().filter((c) => c[0] === "run")).toEqual([]);
-    });
-});
+// db-prepare.sh: tests/integration/release-migrate.test.ts (i12-release).
 
 // ---------------------------------------------------------------------------------------
 describe("web-rollout.sh", () => {
@@ -556,7 +503,7 @@ describe("web-rollout.sh", () => {
         expect(r.stderr).toContain("kamal-proxy keeps serving shred.day from the previous container; no old container was stopped.");
         expect(r.stderr).toContain("[value of DATABASE_URL]");
         const stops = docker.calls().filter((c) => c[0] === "stop" || c[0] === "rm");
-        expect(stops).toEqual([["stop", "--time", "30", NEW]]);
+        expect(stops).toEqual([["stop", "--timeout", "30", NEW]]);
         const state = Object.fromEntries(containers().map((c) => [c.name, c.running]));
         expect(state).toEqual({ "kamal-proxy": true, [KAMAL_OLD]: true, [`${SERVICE}-web-${OLD_RELEASE}`]: true, [NEW]: false });
         expect(docker.calls().filter((c) => c[0] === "run" && c.includes("kamal-proxy"))).toEqual([]);
@@ -574,7 +521,7 @@ describe("web-rollout.sh", () => {
         const deploy = indexOfCall(isDeploy);
         for (const old of [KAMAL_OLD, `${SERVICE}-web-${OLD_RELEASE}`]) {
             const stop = indexOfCall((c) => c[0] === "stop" && c.includes(old));
-            expect(docker.calls()[stop]).toEqual(["stop", "--time", "45", old]);
+            expect(docker.calls()[stop]).toEqual(["stop", "--timeout", "45", old]);
             expect(stop).toBeGreaterThan(deploy);
             expect(indexOfCall((c) => c[0] === "rm" && c.includes(old))).toBeGreaterThan(stop);
         }
@@ -626,7 +573,14 @@ describe("jobs rollout: jobs-start, jobs-proof, jobs-retire", () => {
         STOP_TIMEOUT: 30,
         ...overrides,
     });
-    const retireParams = (overrides: ScriptParams = {}): ScriptParams => ({ SERVICE, RELEASE, STOP_TIMEOUT: 30, ...overrides });
+    const retireParams = (overrides: ScriptParams = {}): ScriptParams => ({
+        SERVICE,
+        RELEASE,
+        STOP_TIMEOUT: 30,
+        STARTED_AT: "2026-01-01T00:00:00.000000001Z",
+        RESTART_COUNT: 0,
+        ...overrides,
+    });
     beforeEach(async () => {
         envFile = path.join(scratch, "jobs.env");
         fs.writeFileSync(envFile, ENV_TEXT("jobs"), { mode: 0o600 });
@@ -650,16 +604,17 @@ describe("jobs rollout: jobs-start, jobs-proof, jobs-retire", () => {
         // The new bin/jobs registers (as Solid Queue would, under the container's hostname).
         await pg.psql(
             `INSERT INTO solid_queue_processes (kind, last_heartbeat_at, supervisor_id, pid, hostname, metadata, created_at, name) VALUES
-               ('Supervisor', now() AT TIME ZONE 'UTC', NULL, 1, '${HOSTNAME}', '{}', now() AT TIME ZONE 'UTC', 'supervisor-1'),
-               ('Worker', now() AT TIME ZONE 'UTC', 1, 7, '${HOSTNAME}', '{}', now() AT TIME ZONE 'UTC', 'worker-1');`,
+               ('Supervisor', now() AT TIME ZONE 'UTC', NULL, 1, '${HOSTNAME}', '{}', now() AT TIME ZONE 'UTC' - interval '70 seconds', 'supervisor-1'),
+               ('Worker', now() AT TIME ZONE 'UTC', 1, 7, '${HOSTNAME}', '{}', now() AT TIME ZONE 'UTC' - interval '70 seconds', 'worker-1'),
+               ('Dispatcher', now() AT TIME ZONE 'UTC', 1, 8, '${HOSTNAME}', '{}', now() AT TIME ZONE 'UTC' - interval '70 seconds', 'dispatcher-1');`,
             QUEUE_DB,
         );
         const proof = await run("jobs-proof", {
             CONTAINER: POSTGRES,
             DB_USER: pg.user,
             QUEUE_DB,
-            EXPECTED_HOSTNAMES: HOSTNAME,
-            WEB_HOSTNAME_PREFIXES: "shred-day-web 91.99.62.190 10.0.0.3",
+            JOBS_HOSTS: `${HOSTNAME},2026-01-01T00:00:00.000000001Z`,
+            JOB_CONCURRENCY: 1,
             LIVE_SECONDS: 300,
             TIMEOUT_SECONDS: 5,
             INTERVAL_SECONDS: 1,
@@ -680,7 +635,7 @@ describe("jobs rollout: jobs-start, jobs-proof, jobs-retire", () => {
         expect(query).toBeGreaterThan(runNew);
         expect(stopOld).toBeGreaterThan(query);
         expect(docker.calls().filter((c) => c[0] === "stop" || c[0] === "rm")).toEqual([
-            ["stop", "--time", "30", OLD],
+            ["stop", "--timeout", "30", OLD],
             ["rm", OLD],
         ]);
         expect(containers().map((c) => c.name)).toEqual([NEW]);
@@ -699,7 +654,7 @@ describe("jobs rollout: jobs-start, jobs-proof, jobs-retire", () => {
         addContainer({ name: "other-app-jobs-1", role: "jobs", service: "other-app" });
         const r = await run("jobs-retire", retireParams({ STOP_TIMEOUT: 60 }));
         expect(r.code).toBe(0);
-        expect(docker.calls().filter((c) => c[0] === "stop")).toEqual([["stop", "--time", "60", `${SERVICE}-job-abc123`]]);
+        expect(docker.calls().filter((c) => c[0] === "stop")).toEqual([["stop", "--timeout", "60", `${SERVICE}-job-abc123`]]);
         expect(containers().map((c) => c.name).sort()).toEqual([NEW, `${SERVICE}-web-${OLD_RELEASE}`, "other-app-jobs-1"].sort());
     });
 
@@ -708,7 +663,7 @@ describe("jobs rollout: jobs-start, jobs-proof, jobs-retire", () => {
         addContainer({ name: NEW, role: "jobs", release: RELEASE, running: false });
         const r = await run("jobs-retire", retireParams());
         expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`jobs-retire: the current worker ${NEW} is not running, so the previous ones are kept (nothing was stopped).`);
+        expect(r.stderr).toContain(`jobs-retire: the current worker ${NEW} restarted or stopped since jobs-start (a crash loop?), so the previous workers are kept (nothing was stopped) and the web is not switched.`);
         expect(mutatingCalls()).toEqual([]);
     });
 
@@ -726,7 +681,7 @@ describe("jobs rollout: jobs-start, jobs-proof, jobs-retire", () => {
         expect(noConcurrency.stderr).toMatch(/has no JOB_CONCURRENCY \(shred-day:jobs\.concurrency\)/);
         const short = await run("jobs-start", startParams({ STOP_TIMEOUT: 5 }));
         expect(short.code).toBe(1);
-        expect(short.stderr).toMatch(/STOP_TIMEOUT must be at least 30 seconds/);
+        expect(short.stderr).toMatch(/STOP_TIMEOUT must be 10\.\.3600 seconds \(shred-day:jobs\.stopTimeout/);
         expect(docker.calls()).toEqual([]);
     });
 });

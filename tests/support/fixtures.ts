@@ -24,6 +24,11 @@ export function productionConfig(): Raw {
     const c: Raw = JSON.parse(JSON.stringify(raw));
     c.ssh.adminCidrs = ["203.0.113.7/32"];
     c.web.importId = "12345678";
+    c.network.importId = "4711";
+    c.jobs.hosts[0].importId = "23456789";
+    c.jobs.hosts[0].publicIp = "203.0.113.20";
+    c.postgres.adoptFrom = "shred-day-db";
+    c.postgres.dataDir = "/root/shred-day-db/data";
     c.app.image = "ghcr.io/shred-day/shred-day:v1";
     c.app.registry.username = "shred-day";
     return { ...c, ...JSON.parse(JSON.stringify(SECRETS)) };
@@ -36,6 +41,8 @@ export function withJobsHosts(n: number, base: Raw = productionConfig()): Raw {
     c.jobs.hosts = Array.from({ length: n }, (_, i) => ({
         name: i === 0 ? "shred-day-jobs-ubuntu" : `shred-day-jobs-${i + 1}`,
         privateIp: `10.0.0.${ips[i]}`,
+        // the first host exists today and is adopted, like in productionConfig()
+        ...(i === 0 && base.jobs.hosts[0]?.importId !== undefined ? { importId: base.jobs.hosts[0].importId, publicIp: base.jobs.hosts[0].publicIp } : {}),
     }));
     return c;
 }

@@ -1,6 +1,7 @@
 -- Solid Queue 1.x queue database schema for PostgreSQL, as `bin/rails db:prepare` loads it
 -- from the app's db/queue_schema.rb (the solid_queue install generator's template,
--- ActiveRecord::Schema[7.1] version 2024_09_04_193154, unchanged through 1.x).
+-- rails/solid_queue lib/generators/solid_queue/install/templates/db/queue_schema.rb:
+-- `ActiveRecord::Schema[7.1].define(version: 1)`; the tables here are the 1.x release ones).
 --
 -- Translated the way Rails' PostgreSQL adapter does it: `t.string` -> character varying,
 -- `t.datetime` -> timestamp(6) without time zone (Rails stores UTC in it), the implicit id

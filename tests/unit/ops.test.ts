@@ -427,10 +427,10 @@ describe("status: parsing and judging", () => {
         expect(a.warnings).toEqual([
             "shred-day-web: container shred-day-web-abc is still starting (health check)",
             "shred-day-web: memory 95% used",
-            "4 failed job(s) (solid_queue_failed_executions): look at them, then retry or discard",
+            "4 failed job(s) (solid_queue_failed_executions; those of pruned processes fail with SolidQueue::Processes::ProcessPrunedError): look at them, then retry (bin/rails runner 'SolidQueue::FailedExecution.retry_all(SolidQueue::FailedExecution.all.map(&:job))' via npm run ops -- console) or discard",
             "the oldest ready job has waited 15m 0s: workers are behind or not taking this queue",
             "2 scheduled job(s) overdue by up to 6m 40s: is a dispatcher running?",
-            "1 claimed job(s) held by processes that are gone; Solid Queue releases them when it prunes the dead processes",
+            "1 claimed job(s) held by processes that are gone; when Solid Queue prunes those processes (heartbeat older than 5 min) it marks these jobs FAILED (ProcessPrunedError), not released: retry them then",
             "paused queue(s): mailers",
         ]);
         expect(statusExitCode(a)).toBe(0);

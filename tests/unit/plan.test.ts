@@ -9,7 +9,7 @@ import * as path from "path";
 import { describePublish, Plan, planForConfig, planForStack } from "../../scripts/plan/model";
 import { renderMermaid, renderText } from "../../scripts/plan/render";
 import { dockerRuns, parseScriptCommand, scriptVariables, shellWords } from "../../scripts/plan/shell";
-import { DIAGRAM, README_BEGIN, README_END, readmeWithDiagram } from "../../scripts/plan";
+import { DIAGRAM, DIAGRAM_DOC, README_BEGIN, README_END, readmeWithDiagram } from "../../scripts/plan";
 import { productionConfig, SECRET_VALUES, withJobsHosts } from "../support/fixtures";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -43,12 +43,13 @@ describe("the plan of the production stack file", () => {
         }
     });
 
-    test("hosts: the adopted web with its configured public IP, new jobs hosts assigned at create; private IPs and types", () => {
+    test("hosts: the adopted web and jobs servers with their configured public IPs; private IPs and types", () => {
         const hosts = section(fromFileText, "Hosts");
         expect(hosts).toMatch(/shred-day-web\s+web\s+91\.99\.62\.190 \(adopted, import CHANGE-ME\)\s+10\.0\.0\.3\s+cpx21/);
-        expect(hosts).toMatch(/shred-day-jobs-ubuntu\s+jobs\s+\(assigned at create\)\s+10\.0\.0\.2\s+cpx21/);
+        expect(hosts).toMatch(/shred-day-jobs-ubuntu\s+jobs\s+CHANGE-ME \(adopted, import CHANGE-ME\)\s+10\.0\.0\.2\s+cpx21/);
         expect(hosts).toMatch(/shred-day-web .*shred-day-web \(FirewallAttachment/);
-        expect(hosts).toMatch(/shred-day-jobs-ubuntu .*shred-day-jobs \(firewallIds at creation\)/);
+        // adopted: the jobs firewall by one attachment, never by an update of the server (tests/unit/adoption.test.ts)
+        expect(hosts).toMatch(/shred-day-jobs-ubuntu .*shred-day-jobs \(FirewallAttachment shred-day-jobs-firewall\)/);
     });
 
     test("firewall matrix: port x source x host; 22 from the admin range on both, 80/443 from anywhere on web only, 5432 nowhere", () => {
@@ -75,7 +76,11 @@ describe("the plan of the production stack file", () => {
         const jobs = byName("shred-day-jobs-<release>");
         expect(jobs).toMatchObject({ host: "shred-day-jobs-ubuntu", published: [], role: "jobs", command: "bin/jobs" });
         expect(jobs.envNames).toContain("JOB_CONCURRENCY");
-        expect(fromFile.containers.find((c) => c.oneOff)?.command).toBe("bin/rails db:prepare");
+        // i12-release: the migrate step runs one of these, by whether the image has data_migrate (db-prepare.sh).
+        expect(fromFile.containers.filter((c) => c.oneOff && c.command?.startsWith("bin/rails")).map((c) => c.command)).toEqual([
+            "bin/rails db:prepare data:migrate",
+            "bin/rails db:prepare",
+        ]);
     });
 
     test("release steps: a topological order of the remote commands by dependsOn, staged", () => {
@@ -85,10 +90,11 @@ describe("the plan of the production stack file", () => {
         const before = (a: string, b: string) => expect(order.indexOf(a)).toBeLessThan(order.indexOf(b));
         before("host-ready-shred-day-web", "release-env-shred-day-web");
         before("postgres-databases", "release-migrate");
-        before("release-migrate", "release-web");
-        before("release-web", "release-jobs-start-shred-day-jobs-ubuntu");
+        // i12-release (issue 12.5): workers first, the web switch last.
+        before("release-migrate", "release-jobs-start-shred-day-jobs-ubuntu");
         before("release-jobs-start-shred-day-jobs-ubuntu", "release-jobs-proof");
         before("release-jobs-proof", "release-jobs-retire-shred-day-jobs-ubuntu");
+        before("release-jobs-retire-shred-day-jobs-ubuntu", "release-web");
         // Every remote command is listed, each once.
         expect(new Set(order).size).toBe(order.length);
         expect(fromFile.steps.filter((s) => s.type === "command").every((s) => s.host !== undefined && s.script !== undefined)).toBe(true);
@@ -136,7 +142,7 @@ describe("the plan comes from the program", () => {
         c.app.image = "ghcr.io/shred-day/shred-day:v2";
         const plan = await planForConfig(c);
         const app = plan.containers.filter((x) => x.role !== undefined || x.oneOff);
-        expect(app.length).toBe(3);
+        expect(app.length).toBe(5); // web, jobs, the data_migrate probe and the two migrate variants (i12-release)
         for (const x of app) expect(x.image).toBe("ghcr.io/shred-day/shred-day:v2");
     });
 
@@ -152,8 +158,8 @@ describe("the diagram", () => {
         expect(fs.readFileSync(path.join(ROOT, DIAGRAM), "utf8")).toBe(fromFileDiagram);
     });
 
-    test("README.md shows the same diagram between the topology markers", () => {
-        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    test("docs/review-and-preview.md shows the same diagram between the topology markers", () => {
+        const readme = fs.readFileSync(path.join(ROOT, DIAGRAM_DOC), "utf8");
         expect(readme).toContain(README_BEGIN);
         expect(readme).toContain(README_END);
         expect(readmeWithDiagram(readme, fromFileDiagram)).toBe(readme);

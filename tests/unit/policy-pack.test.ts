@@ -158,8 +158,12 @@ describe("the pack under Pulumi's policy runner (what pulumi preview --policy-pa
     });
 
     test("a server without a firewall: a stack diagnostic naming it", async () => {
-        const jobs = captured.find((c) => c.type === TYPES.server && c.inputs.name === "shred-day-jobs-ubuntu")!;
-        const d = await analyzeStack(captured, { [jobs.name]: { firewallIds: [] } });
+        // a created jobs server (production adopts it and attaches the firewall separately)
+        const created = productionConfig();
+        delete created.jobs.hosts[0].importId;
+        const own = (await evaluate(created)).resources;
+        const jobs = own.find((c) => c.type === TYPES.server && c.inputs.name === "shred-day-jobs-ubuntu")!;
+        const d = await analyzeStack(own, { [jobs.name]: { firewallIds: [] } });
         expect(d.map((x: any) => [x.policy, x.urn])).toEqual([[POLICY_NAMES.serverFirewall, urnOf(jobs)]]);
     });
 

@@ -199,10 +199,10 @@ const VARIANTS: Variant[] = [
     // 3. Firewalls
     {
         policy: POLICY_NAMES.serverFirewall,
-        what: "the jobs server created without firewallIds",
+        what: "the jobs server without firewallIds and without the jobs FirewallAttachment (production adopts it: attachment)",
         build: (rs) => {
             delete jobsServer(rs).props.firewallIds;
-            return rs;
+            return rs.filter((r) => !(r.type === TYPES.firewallAttachment && r.name.endsWith("-jobs-firewall")));
         },
     },
     {

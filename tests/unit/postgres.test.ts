@@ -37,7 +37,7 @@ describe("Postgres accessory on the web host", () => {
         const e = await evaluate(c);
         const [pg] = e.ofType(CONTAINER);
         expect(pg.inputs.volumes).toEqual([
-            { hostPath: "/var/lib/shred-day/postgres", containerPath: mountPath },
+            { hostPath: "/root/shred-day-db/data", containerPath: mountPath },
             { hostPath: "/etc/shred-day/postgres-password", containerPath: "/run/secrets/postgres-password", readOnly: true },
         ]);
         expect(pg.inputs.removeVolumes).toBe(false);

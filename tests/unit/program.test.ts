@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { productionConfig } from "../support/fixtures";
 import { mockStdout } from "../../scripts/evaluate";
+import { hcloudCall, productionWorld } from "./adoptionMocks";
 
 function engineConfig(raw: Record<string, any>): Record<string, string> {
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [`shred-day:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
@@ -18,7 +19,8 @@ async function runIndex(raw: Record<string, any>): Promise<{ registered: string[
                 registered.push(args.name);
                 return { id: "1", state: { ...args.inputs, ipv4Address: "192.0.2.1", stdout: mockStdout(String(args.inputs.create ?? "")) } };
             },
-            call: (args) => args.inputs,
+            // index.ts reads the adopted objects before any change (stacks/adoptionCheck.ts)
+            call: (args) => hcloudCall(productionWorld())(args) ?? args.inputs,
         },
         "shred-day",
         "production",

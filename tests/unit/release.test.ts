@@ -3,6 +3,7 @@ import { appRolePassword } from "../../components/appRole";
 import { productionConfig, SECRET_VALUES, SECRETS, withJobsHosts } from "../support/fixtures";
 import { Captured, evaluate, valueOf } from "../../scripts/evaluate";
 import { longestCommandChain, reruns } from "../support/rerun";
+import { jobsStartFacts } from "../../components/release";
 
 const COMMAND = "command:remote:Command";
 
@@ -67,42 +68,76 @@ describe("secrets never leave stdin", () => {
 });
 
 describe("order of a release", () => {
-    test("migrate after Postgres, pulls and env; web after migrate; jobs after web; proof after every start; retire after proof", async () => {
+    test("migrate after Postgres, pulls and env; jobs-start after migrate; proof after every start; retire after the proof; the web switch last, after every retire", async () => {
         const e = await evaluate(withJobsHosts(2));
         expect(e.named("release-migrate").dependsOn).toEqual(
             expect.arrayContaining(["release-env-shred-day-web", "release-pull-shred-day-web", "postgres-databases"]),
         );
         expect(e.named("release-migrate").inputs.create).toContain("IMAGE='ghcr.io/shred-day/shred-day:v1@sha256:");
-        expect(e.named("release-web").dependsOn).toEqual(["release-migrate"]);
         for (const host of ["shred-day-jobs-ubuntu", "shred-day-jobs-2"]) {
-            expect(e.named(`release-jobs-start-${host}`).dependsOn).toEqual(
-                expect.arrayContaining([`release-env-${host}`, `release-pull-${host}`, "release-web"]),
-            );
+            expect(e.named(`release-jobs-start-${host}`).dependsOn.sort()).toEqual([`release-env-${host}`, "release-migrate", `release-pull-${host}`]);
             expect(e.named(`release-jobs-retire-${host}`).dependsOn).toEqual(["release-jobs-proof"]);
         }
         expect(e.named("release-jobs-proof").dependsOn.sort()).toEqual([
             "release-jobs-start-shred-day-jobs-2",
             "release-jobs-start-shred-day-jobs-ubuntu",
         ]);
+        // Invariant: the web (the only thing that enqueues new-code jobs) switches after every old worker is retired.
+        expect(e.named("release-web").dependsOn.sort()).toEqual([
+            "release-jobs-retire-shred-day-jobs-2",
+            "release-jobs-retire-shred-day-jobs-ubuntu",
+            "release-migrate",
+        ]);
     });
 
-    test("the proof waits for every jobs host's release hostname and excludes the web host", async () => {
+    test("the proof gets each jobs host's release hostname with its container start, and JOB_CONCURRENCY; retire gets the start facts", async () => {
         const e = await evaluate(withJobsHosts(2));
         const release = await valueOf(e.stack.release.jobsRelease);
         const proof = e.named("release-jobs-proof").inputs.create as string;
-        expect(proof).toContain(`EXPECTED_HOSTNAMES='shred-day-jobs-ubuntu-${release} shred-day-jobs-2-${release}'`);
-        expect(proof).toMatch(/WEB_HOSTNAME_PREFIXES='shred-day-web 192\.0\.2\.\d+ 10\.0\.0\.3'/);
+        // On mocks jobs-start printed nothing, so the start is "unknown" (the script refuses it).
+        expect(proof).toContain(`JOBS_HOSTS='shred-day-jobs-ubuntu-${release},unknown shred-day-jobs-2-${release},unknown'`);
+        expect(proof).toContain("JOB_CONCURRENCY='2'");
+        expect(proof).toContain("HEARTBEAT_SECONDS='60'");
+        expect(proof).toContain("MAX_CLOCK_OFFSET_SECONDS='30'");
+        expect(proof).not.toContain("WEB_HOSTNAME_PREFIXES");
         expect(proof).toContain("QUEUE_DB='shred_day_production_queue'");
         const start = e.named("release-jobs-start-shred-day-jobs-2").inputs.create as string;
         expect(start).toContain(`CONTAINER_HOSTNAME='shred-day-jobs-2-${release}'`);
         expect(start).toContain("STOP_TIMEOUT='30'");
+        const retire = e.named("release-jobs-retire-shred-day-jobs-2").inputs.create as string;
+        expect(retire).toContain("STARTED_AT='unknown'");
+        expect(retire).toContain("RESTART_COUNT='unknown'");
+        const migrate = e.named("release-migrate").inputs.create as string;
+        expect(migrate).toContain("PG_CONTAINER='shred-day-postgres'");
+        expect(migrate).toContain("QUEUE_DB='shred_day_production_queue'");
     });
 
-    test("the longest chain of remote commands does not grow with the number of jobs hosts", async () => {
+    test("the longest chain of remote commands does not grow with the number of jobs hosts, and ends with the web switch", async () => {
         const one = longestCommandChain(await evaluate(withJobsHosts(1)));
         const five = longestCommandChain(await evaluate(withJobsHosts(5)));
         expect(five.length).toBe(one.length);
-        expect(one[one.length - 1]).toMatch(/^release-jobs-retire-/);
+        expect(one.slice(-5).map((n) => n.replace(/-shred-day-jobs-\S+$/, "(h)"))).toEqual([
+            "release-migrate",
+            "release-jobs-start(h)",
+            "release-jobs-proof",
+            "release-jobs-retire(h)",
+            "release-web",
+        ]);
+    });
+});
+
+describe("jobs-start facts", () => {
+    test("the last facts line of jobs-start gives the container's start and restart count; anything else is unknown", () => {
+        const out = [
+            "jobs-start: started shred-day-jobs-abc (bin/jobs, hostname h, stop timeout 30s); the previous worker keeps running until the proof passes",
+            "jobs-start: facts container=shred-day-jobs-abc started_at=2026-11-29T06:00:01.123456789Z restart_count=0",
+            "",
+        ].join("\n");
+        expect(jobsStartFacts(out)).toEqual({ startedAt: "2026-11-29T06:00:01.123456789Z", restartCount: "0" });
+        expect(jobsStartFacts("")).toEqual({ startedAt: "unknown", restartCount: "unknown" });
+        expect(jobsStartFacts(undefined)).toEqual({ startedAt: "unknown", restartCount: "unknown" });
+        expect(jobsStartFacts("jobs-start: facts container=x started_at=$(id) restart_count=0")).toEqual({ startedAt: "unknown", restartCount: "unknown" });
+        expect(jobsStartFacts("jobs-start: facts container=x started_at=2026-11-29T06:00:01Z restart_count=1;x")).toEqual({ startedAt: "unknown", restartCount: "unknown" });
     });
 });
 
@@ -141,6 +176,11 @@ describe("re-run only what changed", () => {
             "release-jobs-retire-shred-day-jobs-ubuntu",
             "release-jobs-start-shred-day-jobs-ubuntu",
         ]);
+    });
+
+    test("a jobs.stopTimeout change re-runs only jobs-start and jobs-retire", async () => {
+        const r = await run((c) => (c.jobs.stopTimeout = 45));
+        expect(r.changed).toEqual(["release-jobs-retire-shred-day-jobs-ubuntu", "release-jobs-start-shred-day-jobs-ubuntu"]);
     });
 
     test("a web env change re-runs only the web rollout", async () => {

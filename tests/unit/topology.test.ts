@@ -12,7 +12,7 @@ const SERVER_NETWORK = "hcloud:index/serverNetwork:ServerNetwork";
 function firewallOf(server: Captured, all: Captured[], ids: Map<string, number>): number | undefined {
     const atCreation = server.inputs.firewallIds?.[0];
     if (atCreation !== undefined) return atCreation;
-    const serverId = server.importId ? Number(server.importId) : ids.get(server.name);
+    const serverId = server.importId ? Number(server.importId) : ids.get(server.name) ?? Number(server.id);
     return all.filter((r) => r.type === ATTACHMENT).find((a) => a.inputs.serverIds.includes(serverId))?.inputs.firewallId;
 }
 
@@ -54,8 +54,10 @@ describe("production topology", () => {
         expect(web.inputs.userData).toMatch(/^#cloud-config/);
     });
 
-    test("the jobs server at 10.0.0.2, after the subnet, behind the jobs firewall from first boot", async () => {
-        const e = await evaluate(productionConfig());
+    test("a new jobs server at 10.0.0.2, after the subnet, behind the jobs firewall from first boot", async () => {
+        const c = productionConfig();
+        delete c.jobs.hosts[0].importId; // production adopts it (tests/unit/adoption.test.ts); here it is created
+        const e = await evaluate(c);
         const jobs = e.named("shred-day-jobs-ubuntu-server");
         expect(jobs.inputs.name).toBe("shred-day-jobs-ubuntu");
         expect(jobs.inputs.networks).toEqual([{ networkId: expect.any(Number), ip: "10.0.0.2", aliasIps: [] }]);
@@ -116,8 +118,10 @@ describe("nothing reaches Postgres from outside", () => {
 
 describe("three jobs hosts", () => {
     test("each its own server at its own private IP; the web host unchanged", async () => {
-        const one = await evaluate(withJobsHosts(1));
-        const three = await evaluate(withJobsHosts(3));
+        const created = productionConfig();
+        delete created.jobs.hosts[0].importId; // production adopts it (tests/unit/adoption.test.ts); here all are created
+        const one = await evaluate(withJobsHosts(1, created));
+        const three = await evaluate(withJobsHosts(3, created));
         const jobs = three.ofType(SERVER).filter((s) => s.inputs.labels.role === "jobs");
         expect(jobs.map((s) => [s.inputs.name, s.inputs.networks[0].ip])).toEqual([
             ["shred-day-jobs-ubuntu", "10.0.0.2"],
@@ -149,8 +153,8 @@ describe("adoption never recreates the web server", () => {
 });
 
 describe("SERVER_NETWORK", () => {
-    test("only the web host uses a separate attachment (jobs attach at creation)", async () => {
+    test("only the web host and adopted jobs hosts use a separate attachment (new jobs hosts attach at creation)", async () => {
         const e = await evaluate(withJobsHosts(2));
-        expect(e.ofType(SERVER_NETWORK).map((r) => r.name)).toEqual(["web-private"]);
+        expect(e.ofType(SERVER_NETWORK).map((r) => r.name).sort()).toEqual(["shred-day-jobs-ubuntu-private", "web-private"]);
     });
 });

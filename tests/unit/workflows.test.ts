@@ -1,7 +1,7 @@
 /**
  * The GitHub workflows, parsed: the tests run on every push and pull request through .ci/run;
  * pull requests get `pulumi preview --policy-pack policy` on the production stack, commented;
- * every secret the preview uses is named in the README, and every one named there is used.
+ * every secret the preview uses is named in docs/review-and-preview.md, and every one named there is used.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -29,10 +29,10 @@ function secretsUsed(text: string): string[] {
     return [...new Set([...text.matchAll(/\$\{\{\s*secrets\.([A-Za-z0-9_]+)\s*\}\}/g)].map((m) => m[1]))].filter((s) => s !== "GITHUB_TOKEN").sort();
 }
 
-/** The secrets listed in the README's review section: the first column of its secrets table. */
+/** The secrets listed in the review docs (docs/review-and-preview.md): the first column of its secrets table. */
 function secretsInReadme(): string[] {
-    const readme = read("README.md");
-    const start = readme.indexOf("## Review: plan, policy, preview");
+    const readme = read("docs/review-and-preview.md");
+    const start = readme.indexOf("# Review: plan, policy, preview");
     expect(start).toBeGreaterThanOrEqual(0);
     const section = readme.slice(start);
     const rows = [...section.matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1]);
@@ -136,7 +136,7 @@ describe("preview.yml", () => {
         expect(plan.run).toContain("--stack production --no-write");
     });
 
-    test("the secrets it uses are exactly the ones the README names", () => {
+    test("the secrets it uses are exactly the ones docs/review-and-preview.md names", () => {
         expect(secretsUsed(text)).toEqual(secretsInReadme());
         expect(secretsUsed(text)).toEqual(
             ["HCLOUD_TOKEN", "PULUMI_BACKEND_ACCESS_KEY_ID", "PULUMI_BACKEND_SECRET_ACCESS_KEY", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "SHRED_DAY_SSH_PRIVATE_KEY"].sort(),

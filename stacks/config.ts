@@ -593,7 +593,8 @@ export const PLACEHOLDER = "CHANGE-ME";
 /** Read and validate this stack's config from the Pulumi engine. */
 export function loadConfig(): StackConfig {
     const config = parseConfig(rawFromEngineConfig(pulumi.runtime.allConfig()));
-    if (config.secrets.sshPrivateKey === undefined && !process.env.SSH_AUTH_SOCK) {
+    // A preview dials no host (remote commands run on `up` only): it needs no key (issue 11 point 3).
+    if (config.secrets.sshPrivateKey === undefined && !process.env.SSH_AUTH_SOCK && !pulumi.runtime.isDryRun()) {
         throw new ConfigError([
             `${NAMESPACE}:sshPrivateKey = missing and SSH_AUTH_SOCK is not set: remote steps need a key; start an ssh-agent with the deploy key (\`eval $(ssh-agent) && ssh-add\`), or \`pulumi config set --secret ${NAMESPACE}:sshPrivateKey < ~/.ssh/id_ed25519\``,
         ]);

@@ -2,15 +2,17 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { appRolePassword } from "./appRole";
 import { ENV_DIR } from "./cloudConfig";
-import { connectionTo, remoteStep, SshAccess } from "./remote";
+import { connectionTo, dockerSshOpts, remoteStep, SshAccess, SshClientFiles } from "./remote";
 
 export interface PostgresAccessoryArgs {
     /** The web host's public address (for SSH) and private address (the only one Postgres listens on). */
     hostPublicIp: pulumi.Input<string>;
     privateIp: string;
     ssh: SshAccess;
-    /** Path of the SSH key file for the local `ssh` that @pulumi/docker runs; undefined uses the agent. */
-    sshKeyFile?: pulumi.Input<string>;
+    /** The web host's public SSH host key: remote steps and the Docker provider check it. */
+    hostKey: pulumi.Input<string>;
+    /** The key file (none: the agent) and known_hosts for the local `ssh` that @pulumi/docker runs. */
+    sshClient: pulumi.Input<SshClientFiles>;
     image: string;
     major: number;
     dataDir: string;
@@ -67,7 +69,7 @@ export class PostgresAccessory extends pulumi.ComponentResource {
         super("shred-day:data:PostgresAccessory", name, {}, opts);
         this.host = args.privateIp;
         this.port = POSTGRES_PORT;
-        const connection = connectionTo(args.hostPublicIp, args.ssh);
+        const connection = connectionTo(args.hostPublicIp, args.ssh, args.hostKey);
 
         const preflight = remoteStep(
             `${name}-preflight`,
@@ -92,9 +94,8 @@ export class PostgresAccessory extends pulumi.ComponentResource {
                 // Do not dial the host when the provider is configured: `pulumi preview` in a pull
                 // request runs where port 22 is closed (admin CIDRs only). `up` connects when it acts.
                 disableDockerDaemonCheck: true,
-                sshOpts: pulumi
-                    .output(args.sshKeyFile)
-                    .apply((file) => [...(file ? ["-i", file] : []), "-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=30"]),
+                // Only the stack's host key for the web host is trusted (issue 11 point 2).
+                sshOpts: pulumi.output(args.sshClient).apply(dockerSshOpts),
             },
             { parent: this, dependsOn: args.dependsOn },
         );

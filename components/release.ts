@@ -10,6 +10,8 @@ export interface ReleaseHost {
     name: string;
     publicIp: pulumi.Input<string>;
     privateIp: string;
+    /** Its public SSH host key: every connection to it checks it. */
+    hostKey: pulumi.Input<string>;
     /** The host's `host-ready` step (cloud-init done, Docker up). */
     ready: pulumi.Resource;
 }
@@ -123,7 +125,7 @@ export class Release extends pulumi.ComponentResource {
     constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("shred-day:release:Release", name, {}, opts);
         const step = (stepName: string, host: ReleaseHost, stepArgs: Omit<Parameters<typeof remoteStep>[1], "connection">, dependsOn: pulumi.Resource[]) =>
-            remoteStep(`${name}-${stepName}`, { connection: connectionTo(host.publicIp, args.ssh), ...stepArgs }, { parent: this, dependsOn });
+            remoteStep(`${name}-${stepName}`, { connection: connectionTo(host.publicIp, args.ssh, host.hostKey), ...stepArgs }, { parent: this, dependsOn });
 
         // Each role's env file (secret) and the release id made from it (not secret: a short one-way digest).
         const envInput = (role: Role) =>

@@ -76,6 +76,13 @@ function stateFor(type: string, inputs: Record<string, any>, id: number): Record
             return { ...inputs, ip: inputs.ip };
         case "docker:index/remoteImage:RemoteImage":
             return { ...inputs, imageId: `${inputs.name}@sha256:mock`, repoDigest: `${inputs.name}@sha256:mock` };
+        case "tls:index/privateKey:PrivateKey":
+            // a stand-in key pair (the real one is made by the tls provider at `up`)
+            return {
+                ...inputs,
+                privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK-HOST-KEY-${id}\n-----END OPENSSH PRIVATE KEY-----\n`,
+                publicKeyOpenssh: `ssh-ed25519 ${Buffer.from(`mock-host-key-${id}`).toString("base64")}\n`,
+            };
         case "command:remote:Command":
             return { ...inputs, stdout: mockStdout(String(inputs.create ?? "")), stderr: "" };
         default:

@@ -9,6 +9,7 @@ import { connectionBudget, envCount, MAX_SETTING } from "../components/postgresC
 import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { PUBLIC_KEY } from "../components/hostKeys";
 
 export const NAMESPACE = "shred-day";
 
@@ -42,6 +43,11 @@ const hostname = z
 const dnsName = z
     .string()
     .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$/, "must be a DNS name such as shred.day");
+/** An OpenSSH public host key line, as /etc/ssh/ssh_host_ed25519_key.pub holds it (issue 11 point 2). */
+const sshHostKey = z
+    .string()
+    .trim()
+    .regex(PUBLIC_KEY, 'must be the server\'s public SSH host key, one line such as "ssh-ed25519 AAAAC3Nza..." (see docs/runbook-from-kamal.md, "Host keys")');
 const ipv4 = z.string().refine((s) => ipaddr.IPv4.isValidFourPartDecimal(s), "must be an IPv4 address such as 10.0.0.2");
 const ipv4Cidr = z
     .string()
@@ -84,6 +90,8 @@ const schema = z.strictObject({
         name: hostname,
         importId: hcloudId("server").optional(),
         publicIp: ipv4.optional(),
+        /** An adopted server's public SSH host key (issue 11 point 2); required with importId. */
+        hostKey: sshHostKey.optional(),
         privateIp: ipv4,
         serverType: z.string().min(1),
         image: z.string().min(1),
@@ -129,6 +137,8 @@ const schema = z.strictObject({
                     importId: hcloudId("server").optional(),
                     /** An adopted server's public IPv4: the check compares it with the server behind importId. */
                     publicIp: ipv4.optional(),
+                    /** An adopted server's public SSH host key (issue 11 point 2); required with importId. */
+                    hostKey: sshHostKey.optional(),
                 }),
             )
             .min(1, "must list at least one jobs host: the web host runs no Solid Queue supervisor, so without one no job runs"),
@@ -200,6 +210,8 @@ export interface JobsHost {
     importId?: string;
     /** The adopted server's public IPv4 (required with importId). */
     publicIp?: string;
+    /** The adopted server's public SSH host key (required with importId). */
+    hostKey?: string;
 }
 
 export interface Secrets {
@@ -416,6 +428,17 @@ function derive(c: Parsed): StackConfig {
     });
 
     // Web host: an adopted server must say where it is.
+    // Adopted servers: their host keys come from the config, never from first sight (issue 11 point 2).
+    const hostKeyFix = (host: string, ip: string | undefined) =>
+        `read it from the server's console (Hetzner Cloud Console, the server, Console: \`cat /etc/ssh/ssh_host_ed25519_key.pub\`), or with \`ssh-keyscan -t ed25519 ${ip ?? "<public ip>"}\` from a trusted network and compare its fingerprint (\`ssh-keygen -lf\`) with the console's; then set it (docs/runbook-from-kamal.md, "Host keys")`;
+    if (c.web.importId !== undefined && c.web.hostKey === undefined) {
+        problems.push(`${k("web.hostKey")} = missing: an adopted web server (web.importId set) needs its public SSH host key, or the program would trust whoever answers on ${c.web.publicIp ?? "its address"}; ${hostKeyFix(c.web.name, c.web.publicIp)}`);
+    }
+    c.jobs.hosts.forEach((h, i) => {
+        if (h.importId !== undefined && h.hostKey === undefined) {
+            problems.push(`${k(`jobs.hosts[${i}].hostKey`)} = missing: an adopted jobs server (jobs.hosts[${i}].importId set) needs its public SSH host key, or the program would trust whoever answers on ${h.publicIp ?? "its address"}; ${hostKeyFix(h.name, h.publicIp)}`);
+        }
+    });
     if (c.web.importId !== undefined && c.web.publicIp === undefined) {
         problems.push(`${k("web.publicIp")} = missing: an adopted web server (web.importId set) needs its public IP, e.g. 91.99.62.190`);
     }

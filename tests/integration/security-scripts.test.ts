@@ -7,6 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DockerDouble, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost } from "../support/integration";
+import { spawnSync } from "child_process";
+import { cloudConfig } from "../../components/cloudConfig";
 import { ScriptParams } from "../../components/remote";
 
 const IMAGE = "ghcr.io/shred-day/shred-day:v2";
@@ -211,5 +213,23 @@ describe("one release = one image content (point 10)", () => {
         const bad = await run("image-pull", pullParams({ IMAGE: `ghcr.io/shred-day/shred-day@${other}` }), `${REGISTRY_PASSWORD}\n`);
         expect(bad.code).toBe(1);
         expect(bad.stderr).toContain(`is pinned to ${other}, but this host's image has ghcr.io/shred-day/shred-day@${DIGEST}`);
+    });
+});
+
+describe("a new server's host key by cloud-init (point 2)", () => {
+    test("the cloud-config with the program's host key is valid for `cloud-init schema`", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-hostkey-"));
+        try {
+            const key = path.join(dir, "k");
+            expect(spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", key]).status).toBe(0);
+            const text = cloudConfig({ privateKey: fs.readFileSync(key, "utf8"), publicKey: fs.readFileSync(`${key}.pub`, "utf8").trim() });
+            fs.writeFileSync(path.join(dir, "user-data.yaml"), text);
+            const r = spawnSync("cloud-init", ["schema", "--config-file", path.join(dir, "user-data.yaml")], { encoding: "utf8" });
+            expect(`${r.stdout}${r.stderr}`).toContain("Valid cloud-config");
+            expect(text).toContain("ssh_deletekeys: true");
+            expect(text).toMatch(/ssh_keys:\n\s+ed25519_private: \|/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

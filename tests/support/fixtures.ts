@@ -16,6 +16,12 @@ export const SECRET_VALUES: string[] = [
     "SSH-SECRET-KEY-MATERIAL",
 ];
 
+/** Public SSH host keys of the adopted web and jobs servers (test keys, made with ssh-keygen). */
+export const HOST_KEYS = {
+    web: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEUeXl5vXMhMvPuAXMXx/f55Y85IA4nyKJ8b84fr0OPx",
+    jobs: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGl8Hu2Iql4XBaYvqr18NUuvD94AY7h4QS8djuxOvpvh",
+};
+
 type Raw = Record<string, any>;
 
 /** The production config as a deep copy, ready to evaluate. */
@@ -27,6 +33,9 @@ export function productionConfig(): Raw {
     c.network.importId = "4711";
     c.jobs.hosts[0].importId = "23456789";
     c.jobs.hosts[0].publicIp = "203.0.113.20";
+    // public host keys of the adopted servers (issue 11 point 2), as read from their consoles
+    c.web.hostKey = HOST_KEYS.web;
+    c.jobs.hosts[0].hostKey = HOST_KEYS.jobs;
     c.postgres.adoptFrom = "shred-day-db";
     c.postgres.dataDir = "/root/shred-day-db/data";
     c.app.image = "ghcr.io/shred-day/shred-day:v1";
@@ -42,7 +51,9 @@ export function withJobsHosts(n: number, base: Raw = productionConfig()): Raw {
         name: i === 0 ? "shred-day-jobs-ubuntu" : `shred-day-jobs-${i + 1}`,
         privateIp: `10.0.0.${ips[i]}`,
         // the first host exists today and is adopted, like in productionConfig()
-        ...(i === 0 && base.jobs.hosts[0]?.importId !== undefined ? { importId: base.jobs.hosts[0].importId, publicIp: base.jobs.hosts[0].publicIp } : {}),
+        ...(i === 0 && base.jobs.hosts[0]?.importId !== undefined
+            ? { importId: base.jobs.hosts[0].importId, publicIp: base.jobs.hosts[0].publicIp, hostKey: base.jobs.hosts[0].hostKey }
+            : {}),
     }));
     return c;
 }

@@ -21,7 +21,9 @@ describe("Postgres accessory on the web host", () => {
         const [provider] = e.ofType("pulumi:providers:docker");
         expect(provider.inputs.host).toMatch(/^ssh:\/\/root@192\.0\.2\.\d+$/);
         const opts = JSON.parse(provider.inputs.sshOpts);
-        expect(opts).toEqual(expect.arrayContaining(["-i", "-o", "StrictHostKeyChecking=accept-new"]));
+        // issue 11 point 2: only the stack's host key is trusted, never a new one on first sight
+        expect(opts).toEqual(expect.arrayContaining(["-i", "-o", "StrictHostKeyChecking=yes"]));
+        expect(opts).not.toContain("StrictHostKeyChecking=accept-new");
         expect(provider.inputs.sshOpts).not.toContain("SSH-SECRET-KEY-MATERIAL");
         // A PR preview runs where SSH is closed: the provider must not dial the host to configure.
         expect(String(provider.inputs.disableDockerDaemonCheck)).toBe("true");

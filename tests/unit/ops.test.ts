@@ -12,6 +12,7 @@ import { EXPECTED, logsParams, main, OpsIo, remoteExitCode, statusParams } from 
 import { linePrefixer, sshArgv, sshError, SshSettings } from "../../scripts/ops/ssh";
 import { assess, explainUnreachable, formatAge, formatBytes, HostResult, parseProbe, processHost, statusExitCode } from "../../scripts/ops/status";
 import { readStackFile } from "../../stacks/stackFile";
+import { HOST_KEYS } from "../support/fixtures";
 
 const production = () => {
     const f = readStackFile("production");
@@ -20,8 +21,8 @@ const production = () => {
 
 const OUTPUTS = {
     hosts: {
-        "shred-day-web": { role: "web", publicIp: "91.99.62.190", privateIp: "10.0.0.3", ssh: "ssh root@91.99.62.190" },
-        "shred-day-jobs-ubuntu": { role: "jobs", publicIp: "203.0.113.20", privateIp: "10.0.0.2", ssh: "ssh root@203.0.113.20" },
+        "shred-day-web": { role: "web", publicIp: "91.99.62.190", privateIp: "10.0.0.3", ssh: "ssh root@91.99.62.190", hostKey: HOST_KEYS.web },
+        "shred-day-jobs-ubuntu": { role: "jobs", publicIp: "203.0.113.20", privateIp: "10.0.0.2", ssh: "ssh root@203.0.113.20", hostKey: HOST_KEYS.jobs },
     },
     logs: {},
 };
@@ -161,8 +162,8 @@ describe("inventory", () => {
         const reversed = { hosts: Object.fromEntries(Object.entries(OUTPUTS.hosts).reverse()) };
         const inv = inventoryFromOutputs(reversed, production());
         expect(inv.hosts).toEqual([
-            { name: "shred-day-web", role: "web", address: "91.99.62.190", publicIp: "91.99.62.190", privateIp: "10.0.0.3" },
-            { name: "shred-day-jobs-ubuntu", role: "jobs", address: "203.0.113.20", publicIp: "203.0.113.20", privateIp: "10.0.0.2" },
+            { name: "shred-day-web", role: "web", address: "91.99.62.190", publicIp: "91.99.62.190", privateIp: "10.0.0.3", hostKey: HOST_KEYS.web },
+            { name: "shred-day-jobs-ubuntu", role: "jobs", address: "203.0.113.20", publicIp: "203.0.113.20", privateIp: "10.0.0.2", hostKey: HOST_KEYS.jobs },
         ]);
         expect(inv.notes).toEqual([]);
         const cfg = production();
@@ -219,7 +220,9 @@ describe("ssh argv", () => {
             "-o",
             "IdentitiesOnly=yes",
             "-o",
-            "StrictHostKeyChecking=accept-new",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "UpdateHostKeys=no",
             "-o",
             "BatchMode=yes",
             "-o",
@@ -250,7 +253,7 @@ describe("ssh argv", () => {
         const i = argv.indexOf("-o", argv.indexOf("2222"));
         const proxy = argv[i + 1];
         expect(proxy).toBe(
-            "ProxyCommand='ssh' '-T' '-o' 'UserKnownHostsFile=/tmp/kh' '-i' '/keys/100%%deploy' '-o' 'IdentitiesOnly=yes' '-o' 'StrictHostKeyChecking=accept-new' '-o' 'BatchMode=yes' '-o' 'ConnectTimeout=10' '-o' 'ServerAliveInterval=15' '-o' 'ServerAliveCountMax=3' '-o' 'LogLevel=ERROR' '-p' '2222' '-W' %h:%p 'root@91.99.62.190'",
+            "ProxyCommand='ssh' '-T' '-o' 'UserKnownHostsFile=/tmp/kh' '-i' '/keys/100%%deploy' '-o' 'IdentitiesOnly=yes' '-o' 'StrictHostKeyChecking=yes' '-o' 'UpdateHostKeys=no' '-o' 'BatchMode=yes' '-o' 'ConnectTimeout=10' '-o' 'ServerAliveInterval=15' '-o' 'ServerAliveCountMax=3' '-o' 'LogLevel=ERROR' '-p' '2222' '-W' %h:%p 'root@91.99.62.190'",
         );
         expect(argv.slice(-3)).toEqual(["root@10.0.0.2", "--", "CMD"]);
     });

@@ -80,7 +80,7 @@ describe("db-prepare.sh: which task runs", () => {
         expect(r.stdout).toContain("no data_migrate in the image's Gemfile.lock: bin/rails db:prepare");
         expect(runs()).toEqual([
             ["run", "--rm", "--pull", "never", "--entrypoint", "grep", IMAGE, "-c", "-E", "^    data_migrate( |$)", "Gemfile.lock"],
-            ["run", "--rm", "--pull", "never", "--env-file", envFile, IMAGE, "bin/rails", "db:prepare"],
+            ["run", "--rm", "--name", expect.stringMatching(/^db-prepare-\d+-\d+$/), "--pull", "never", "--env-file", envFile, IMAGE, "bin/rails", "db:prepare"],
         ]);
         expect(r.stdout).toContain(`db-prepare: Solid Queue's 11 tables are in ${QUEUE_DB}`);
     });
@@ -90,7 +90,7 @@ describe("db-prepare.sh: which task runs", () => {
         const r = await migrate();
         expect(r.code).toBe(0);
         expect(r.stdout).toContain("the image's Gemfile.lock has data_migrate: bin/rails db:prepare data:migrate");
-        expect(runs()[1]).toEqual(["run", "--rm", "--pull", "never", "--env-file", envFile, IMAGE, "bin/rails", "db:prepare", "data:migrate"]);
+        expect(runs()[1]).toEqual(["run", "--rm", "--name", expect.stringMatching(/^db-prepare-\d+-\d+$/), "--pull", "never", "--env-file", envFile, IMAGE, "bin/rails", "db:prepare", "data:migrate"]);
     });
 
     test("no readable Gemfile.lock: says so and runs db:prepare (docker test double)", async () => {

@@ -101,6 +101,25 @@ describe("bounded waits (point 9)", () => {
         expect(docker.calls().filter((c) => c[0] === "pull")).toEqual([]);
     }, 60_000);
 
+    test("db-prepare: a db:prepare that never ends fails after DB_PREPARE_TIMEOUT, and its container is removed", async () => {
+        const envFile = path.join(scratch, "web.env");
+        fs.writeFileSync(envFile, "# secret: RAILS_MASTER_KEY\nRAILS_MASTER_KEY=0123456789abcdef0123\n");
+        docker.respond(`case "$1" in
+image) echo "${ID}" ;;
+run) case "$*" in *db:prepare*) exec sleep 600 ;; *) echo 0; exit 1 ;; esac ;;
+esac
+exit 0`);
+        const t0 = Date.now();
+        const r = await run("db-prepare", { IMAGE, ENV_FILE: envFile, PG_CONTAINER: "shred-day-postgres", DB_USER: "shred_day", QUEUE_DB: "q", DB_PREPARE_TIMEOUT: 2 });
+        expect(Date.now() - t0).toBeLessThan(20_000);
+        expect(r.code).toBe(124);
+        expect(r.stderr).toContain("gave up waiting for bin/rails db:prepare after 2 s");
+        const run_ = docker.calls().find((c) => c[0] === "run" && c.includes("db:prepare"))!;
+        const name = run_[run_.indexOf("--name") + 1];
+        expect(docker.calls()).toContainEqual(["rm", "-f", name]);
+        expect(r.stderr).toContain(`its container ${name} was removed`);
+    }, 45_000);
+
     test("ops-status: a queue database that does not answer is reported, not waited on for ever", async () => {
         docker.respondExec(`exec sleep 600`);
         const t0 = Date.now();

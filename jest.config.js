@@ -1,12 +1,19 @@
-/** Unit tests run on Pulumi mocks; integration tests run shell scripts over a real sshd against a real PostgreSQL. */
+/**
+ * Unit tests run on Pulumi mocks; integration tests run shell scripts over a real sshd against a real PostgreSQL;
+ * the rehearsal runs the program's own commands on lab hosts (network namespaces, sshd, dockerd; needs root).
+ */
 const common = {
   preset: "ts-jest",
   testEnvironment: "node",
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
 };
 module.exports = {
+  // Evaluating the program on mocks takes seconds on a busy 2-core machine; jest's 5 s default
+  // turns load into failures. Tests that wait on purpose set their own, longer timeouts.
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"] },
     { ...common, displayName: "integration", testMatch: ["<rootDir>/tests/integration/**/*.test.ts"] },
+    { ...common, displayName: "rehearsal", testMatch: ["<rootDir>/tests/rehearsal/**/*.test.ts"] },
   ],
 };

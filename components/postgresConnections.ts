@@ -45,8 +45,12 @@ export interface ConnectionBudget {
 export const WORKER_THREADS = 3;
 export const RESERVED = 6;
 export const DEFAULT_MAX_CONNECTIONS = 100;
-/** Above this each connection's memory (a backend process) no longer fits a small server: refuse. */
-export const MAX_SETTING = 500;
+/**
+ * Above this, refuse: every connection is a Postgres backend process (a few MB each), and past
+ * a couple of thousand a pooler (PgBouncer) in front of Postgres is the answer, not a bigger
+ * max_connections. Below it the setting is raised; docs/operations.md says what it costs.
+ */
+export const MAX_SETTING = 2000;
 
 export function connectionBudget(c: ConnectionInput): ConnectionBudget {
     const otherDbs = Math.max(0, c.databases - 1);

@@ -25,6 +25,8 @@ export interface Captured {
     importId?: string;
     protect: boolean;
     dependsOn: string[];
+    /** Resources whose outputs flow into this one's inputs: the engine waits for them too (the rehearsal's scheduling). */
+    inputDependsOn: string[];
     ignoreChanges: string[];
     deleteBeforeReplace: boolean;
     replaceOnChanges: string[];
@@ -104,6 +106,25 @@ export function mockStdout(create: string): string {
     return `image-pull: content ${repository}@${MOCK_DIGEST}\n`;
 }
 
+/** Names of the resources whose outputs reach `props` (the implicit dependencies the engine honours). */
+async function outputResources(props: unknown): Promise<string[]> {
+    const found = new Set<string>();
+    const walk = async (v: unknown, depth: number): Promise<void> => {
+        if (depth > 12 || v === null || typeof v !== "object") return;
+        if (pulumi.Output.isInstance(v)) {
+            for (const r of await pulumi.getAllResources(v)) {
+                const n = resourceName(r);
+                if (n !== undefined) found.add(n);
+            }
+            return;
+        }
+        if (pulumi.Resource.isInstance(v)) return;
+        for (const x of Array.isArray(v) ? v : Object.values(v as object)) await walk(x, depth + 1);
+    };
+    await walk(props, 0);
+    return [...found].sort();
+}
+
 function resourceName(r: pulumi.Resource | pulumi.Input<pulumi.Resource> | undefined): string | undefined {
     if (r === undefined) return undefined;
     return (r as any).__name ?? (r as any).__pulumiName ?? undefined;
@@ -113,8 +134,21 @@ function resourceName(r: pulumi.Resource | pulumi.Input<pulumi.Resource> | undef
  * Evaluate the program for raw config values (keys without `shred-day:`), on mocks.
  * `preview: true` evaluates as `pulumi preview` would.
  */
-export async function evaluate(raw: Record<string, unknown>, opts: { preview?: boolean } = {}): Promise<Evaluation> {
-    const options = new Map<string, Omit<Captured, "type" | "name" | "id" | "custom" | "inputs" | "secretPaths">>();
+export async function evaluate(
+    raw: Record<string, unknown>,
+    opts: {
+        preview?: boolean;
+        /**
+         * Real outputs by resource name, in place of the mocks' (the rehearsal feeds back what a
+         * command printed, as the engine feeds a resource's outputs to the inputs that use them).
+         */
+        outputs?: Record<string, Record<string, any>>;
+        /** Real ids by resource name (a replaced container's new id). */
+        ids?: Record<string, string>;
+    } = {},
+): Promise<Evaluation> {
+    const options = new Map<string, Omit<Captured, "type" | "name" | "id" | "custom" | "inputs" | "secretPaths" | "inputDependsOn">>();
+    const inputDeps = new Map<string, Promise<string[]>>();
     const registered: { type: string; name: string; custom: boolean; inputs: any; secretPaths: string[]; id?: string; assignedId: string }[] = [];
     await pulumi.runtime.setMocks(
         {
@@ -122,8 +156,9 @@ export async function evaluate(raw: Record<string, unknown>, opts: { preview?: b
                 const secretPaths: string[] = [];
                 const inputs = unwrapSecrets(args.inputs, "", secretPaths);
                 const id = args.id ? Number(args.id) : stableId(args.type, args.name);
-                registered.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs, secretPaths, id: args.id, assignedId: String(id) });
-                return { id: String(id), state: stateFor(args.type, inputs, id) };
+                const assignedId = opts.ids?.[args.name] ?? String(id);
+                registered.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs, secretPaths, id: args.id, assignedId });
+                return { id: assignedId, state: { ...stateFor(args.type, inputs, id), ...(opts.outputs?.[args.name] ?? {}) } };
             },
             call(args: pulumi.runtime.MockCallArgs) {
                 return args.inputs;
@@ -138,6 +173,7 @@ export async function evaluate(raw: Record<string, unknown>, opts: { preview?: b
     const capture: pulumi.ResourceTransformation = (args) => {
         const o = args.opts;
         const deps = o.dependsOn === undefined ? [] : Array.isArray(o.dependsOn) ? o.dependsOn : [o.dependsOn];
+        inputDeps.set(`${args.type}::${args.name}`, outputResources(args.props));
         options.set(`${args.type}::${args.name}`, {
             importId: (o as pulumi.CustomResourceOptions).import === undefined ? undefined : String((o as pulumi.CustomResourceOptions).import),
             protect: o.protect === true,
@@ -161,6 +197,8 @@ export async function evaluate(raw: Record<string, unknown>, opts: { preview?: b
     }
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 
+    const implicit = new Map<string, string[]>();
+    for (const [key, deps] of inputDeps) implicit.set(key, await Promise.race([deps, new Promise<string[]>((r) => setTimeout(() => r([]), 2000))]));
     const resources: Captured[] = registered.map((r) => {
         const o = options.get(`${r.type}::${r.name}`);
         return {
@@ -173,6 +211,7 @@ export async function evaluate(raw: Record<string, unknown>, opts: { preview?: b
             importId: o?.importId ?? (r.id ? r.id : undefined),
             protect: o?.protect ?? false,
             dependsOn: o?.dependsOn ?? [],
+            inputDependsOn: (implicit.get(`${r.type}::${r.name}`) ?? []).filter((n) => n !== r.name),
             ignoreChanges: o?.ignoreChanges ?? [],
             deleteBeforeReplace: o?.deleteBeforeReplace ?? false,
             replaceOnChanges: o?.replaceOnChanges ?? [],

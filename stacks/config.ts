@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { PUBLIC_KEY } from "../components/hostKeys";
+import { isRegistryHost, parseImageReference } from "./imageReference";
 
 export const NAMESPACE = "shred-day";
 
@@ -60,6 +61,35 @@ const identifier = z
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase Postgres identifier (a-z, 0-9, '_', not starting with a digit)");
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an UPPER_CASE environment variable name");
 const oneLine = z.string().regex(/^[^\r\n]*$/, "must be one line (docker --env-file cannot carry newlines)");
+/**
+ * A clear env value. `pulumi config set --path shred-day:web.env.WEB_CONCURRENCY 3` stores a
+ * number (and `true` a boolean): an env file holds text, so they are taken as their text.
+ */
+const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String).pipe(oneLine);
+const envMap = z.record(envName, envValue);
+
+/**
+ * An image reference by the Docker grammar (stacks/imageReference.ts), with a tag or a digest,
+ * never `latest` (a moving tag: hosts could run different bits under one release).
+ */
+function imageRef(example: string, check?: (ref: { path: string; tag?: string; digest?: string }) => string | undefined) {
+    return z.string().superRefine((text, ctx) => {
+        const ref = parseImageReference(text);
+        let problem: string | undefined;
+        if ("error" in ref) problem = `${ref.error}; use e.g. ${example}`;
+        else if (ref.tag === undefined && ref.digest === undefined) problem = `has no tag: name the exact image, e.g. ${example}`;
+        else if (ref.tag === "latest") problem = `"latest" moves whenever someone pushes: a release must name fixed bits; use a version tag or a digest, e.g. ${example}`;
+        else problem = check?.(ref);
+        if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+    });
+}
+/** A word that reaches a command line: never read as an option. */
+const argWord = (what: string, example: string) =>
+    z
+        .string()
+        .min(1, { message: `is empty; give ${what}, e.g. ${example}`, abort: true })
+        .regex(/^[^-\s]/, { message: `must not start with '-' or a space (a command line would read it as an option); give ${what}, e.g. ${example}`, abort: true })
+        .regex(/^\S+$/, { message: `must be one word without spaces; give ${what}, e.g. ${example}`, abort: true });
 const absolutePath = z.string().regex(/^\/[A-Za-z0-9._\/-]*[A-Za-z0-9._-]$/, "must be an absolute path such as /var/lib/shred-day/postgres");
 /** An hcloud id (server, network, firewall): numeric; YAML may give it as a number. */
 const hcloudId = (what: string) =>
@@ -118,7 +148,7 @@ const schema = z.strictObject({
             })
             .default({ service: "shred-day", role: "web" }),
         /** Clear env for the web role only (on top of app.env). */
-        env: z.record(envName, oneLine).default({}),
+        env: envMap.default({}),
     }),
     jobs: z.strictObject({
         serverType: z.string().min(1),
@@ -143,7 +173,7 @@ const schema = z.strictObject({
             )
             .min(1, "must list at least one jobs host: the web host runs no Solid Queue supervisor, so without one no job runs"),
         /** Clear env for the jobs role only (on top of app.env). */
-        env: z.record(envName, oneLine).default({}),
+        env: envMap.default({}),
         /**
          * Docker stop timeout of a jobs container, in seconds (i12-release). On TERM Solid Queue waits
          * config.solid_queue.shutdown_timeout (5 s by default) for running jobs, then releases them to
@@ -157,9 +187,12 @@ const schema = z.strictObject({
             .default(30),
     }),
     postgres: z.strictObject({
-        image: z
-            .string()
-            .regex(/^([a-z0-9.\-]+\/)*postgres:[0-9]+([.\-][A-Za-z0-9.\-]*)?$/, "must be the official image pinned to a major version, such as postgres:16"),
+        /** Any Postgres image (postgres, postgis/postgis, a mirror) whose tag starts with the major version. */
+        image: imageRef("postgres:16", (ref) =>
+            ref.tag !== undefined && /^[0-9]+([.\-_]|$)/.test(ref.tag)
+                ? undefined
+                : `its tag must start with the Postgres major version (the data directory's layout depends on it), e.g. postgres:16, postgis/postgis:16-3.4 or postgres:16@sha256:<digest>`,
+        ),
         /** No default: where the cluster lives on the web host (for adoptFrom: the old accessory's data, checked against it). */
         dataDir: absolutePath,
         /** Kamal's accessory container whose data is taken over (stopped, then ours starts on the same data). */
@@ -174,11 +207,16 @@ const schema = z.strictObject({
         databases: z.array(identifier).min(1, "must list the app's databases, such as shred_day_production and shred_day_production_queue"),
     }),
     app: z.strictObject({
-        image: z.string().regex(/^[a-z0-9.\-\/_]+:[A-Za-z0-9_.\-]+$/, "must be an image with an explicit tag, such as ghcr.io/owner/shred-day:abc123"),
-        registry: z.strictObject({ server: z.string().min(1), username: z.string().min(1) }).optional(),
-        env: z.record(envName, oneLine).default({}),
+        image: imageRef("ghcr.io/owner/shred-day:abc123 or ghcr.io/owner/shred-day@sha256:<digest>"),
+        registry: z
+            .strictObject({
+                server: argWord("the registry host", "ghcr.io or registry.example.com:5000").refine(isRegistryHost, "must be a registry host with an optional port, such as ghcr.io or registry.example.com:5000"),
+                username: argWord("the registry user", "shred-day-bot"),
+            })
+            .optional(),
+        env: envMap.default({}),
         activeStorageService: z.string().min(1),
-        proxyImage: z.string().default("basecamp/kamal-proxy:v0.9.0"),
+        proxyImage: imageRef("basecamp/kamal-proxy:v0.9.0").default("basecamp/kamal-proxy:v0.9.0"),
         /** How many images of app.image's repository each host keeps (for rollback without a pull). */
         keepImages: z
             .number()
@@ -249,6 +287,8 @@ export interface StackConfig {
     firewalls: Parsed["firewalls"];
     /** Plain values: wrap with pulumi.secret() at once (the ShredDay component does). */
     secrets: Secrets;
+    /** Accepted but worth saying (pulumi up logs them; the plan prints them). */
+    warnings: string[];
 }
 
 export class ConfigError extends Error {
@@ -310,39 +350,156 @@ function keysAt(path: PropertyKey[]): string[] {
     return t instanceof z.ZodObject ? Object.keys(t.shape) : [];
 }
 
+/** Fixes for a key left empty (`importId:` with nothing after it is null in YAML). */
+const EMPTY_FIXES: Record<string, string> = {
+    "web.importId": "give the id of the existing web server (`hcloud server list -o columns=id,name,ipv4`), or remove the line to create a new web server",
+    "web.publicIp": "give the web server's public IPv4 address, e.g. 91.99.62.190, or remove the line",
+    "app.registry": "give `server` and `username` under it, or remove it for a public image",
+};
+
+/** The message for one schema issue: the key, the value (never a secret) and the fix. */
+function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string[] {
+    const isSecret = (SECRET_KEYS as readonly string[]).includes(String(issue.path[0]));
+    if (issue.code === "unrecognized_keys") {
+        return issue.keys.map((k) => {
+            const here = keysAt(issue.path);
+            const hint = here.length > 0 ? ` or use one of: ${here.join(", ")}` : "";
+            return `${keyOf([...issue.path, k])} is not a setting of this program (a typo?); remove it${hint}`;
+        });
+    }
+    if (issue.code === "invalid_key") {
+        // A record key: env names (web.env.web_concurrency) and appSecrets names.
+        const name = String(issue.path[issue.path.length - 1]);
+        const parent = keyOf(issue.path.slice(0, -1));
+        const fixed = name.toUpperCase().replace(/[^A-Z0-9_]/g, "_").replace(/^([0-9])/, "_$1");
+        const setCmd = isSecret ? `pulumi config set --secret --path ${parent}.${fixed}` : `pulumi config set --path ${parent}.${fixed} <value>`;
+        return [
+            `${keyOf(issue.path)}: ${JSON.stringify(name)} is not an environment variable name: names are UPPER_CASE (A-Z, 0-9, _), as Rails reads them; rename it to ${fixed} (\`pulumi config rm --path ${keyOf(issue.path)}\`, then \`${setCmd}\`)`,
+        ];
+    }
+    const value = valueAt(raw, issue.path);
+    const dotted = keyOf(issue.path).slice(NAMESPACE.length + 1);
+    if (value === null) {
+        return [`${keyOf(issue.path)} is empty (the key is there with no value); ${EMPTY_FIXES[dotted] ?? "give it a value, or remove the line"}`];
+    }
+    const fix = value === undefined && isSecret && issue.path.length === 1 ? `; ${secretHint(String(issue.path[0]))}` : "";
+    const message = value === undefined ? "is required" : issue.message;
+    return [`${keyOf(issue.path)} = ${show(value, isSecret)}: ${message}${fix}`];
+}
+
 /**
  * Validate raw config values (keys without the `shred-day:` prefix) and derive what the
  * components need. Pure: throws ConfigError listing every problem, or returns the config.
+ * `storageProblems` are problems found where the values are stored (plainTextSecrets,
+ * namespaceTypos): they are reported with the rest, all at once.
  */
-export function parseConfig(raw: Record<string, unknown>): StackConfig {
-    const problems: string[] = [];
+export function parseConfig(raw: Record<string, unknown>, storageProblems: string[] = []): StackConfig {
+    const problems: string[] = [...storageProblems];
     const known = Object.keys(schema.shape);
     for (const key of Object.keys(raw)) {
         if (!known.includes(key)) {
             problems.push(`${NAMESPACE}:${key} is not a setting of this program (a typo?); remove it or use one of: ${known.join(", ")}`);
         }
     }
+    // Checks on env names run on the raw values, so their explanation comes at the first try
+    // even when another value is wrong too.
+    problems.push(...envProblems(raw));
     const result = schema.safeParse(Object.fromEntries(Object.entries(raw).filter(([k]) => known.includes(k))));
     if (!result.success) {
-        for (const issue of result.error.issues) {
-            const isSecret = (SECRET_KEYS as readonly string[]).includes(String(issue.path[0]));
-            if (issue.code === "unrecognized_keys") {
-                for (const k of issue.keys) {
-                    const here = keysAt(issue.path);
-                    const hint = here.length > 0 ? ` or use one of: ${here.join(", ")}` : "";
-                    problems.push(`${keyOf([...issue.path, k])} is not a setting of this program (a typo?); remove it${hint}`);
-                }
-                continue;
-            }
-            const value = valueAt(raw, issue.path);
-            const fix = value === undefined && isSecret && issue.path.length === 1 ? `; ${secretHint(String(issue.path[0]))}` : "";
-            const message = value === undefined ? "is required" : issue.message;
-            problems.push(`${keyOf(issue.path)} = ${show(value, isSecret)}: ${message}${fix}`);
-        }
+        for (const issue of result.error.issues) problems.push(...describeIssue(issue, raw));
         throw new ConfigError(problems);
     }
-    if (problems.length > 0) throw new ConfigError(problems);
-    return derive(result.data);
+    return derive(result.data, problems);
+}
+
+/** Env maps as written: [where, name, value]. */
+function rawEnvEntries(raw: Record<string, unknown>): [string, string, unknown][] {
+    const out: [string, string, unknown][] = [];
+    for (const where of ["app.env", "web.env", "jobs.env"]) {
+        const env = valueAt(raw, where.split("."));
+        if (env === null || typeof env !== "object" || Array.isArray(env)) continue;
+        for (const [name, value] of Object.entries(env)) out.push([where, name, value]);
+    }
+    return out;
+}
+
+/** The web role must never start a Solid Queue supervisor; the program owns some names. */
+function envProblems(raw: Record<string, unknown>): string[] {
+    const problems: string[] = [];
+    const k = (key: string) => `${NAMESPACE}:${key}`;
+    const appSecrets = raw.appSecrets !== null && typeof raw.appSecrets === "object" && !Array.isArray(raw.appSecrets) ? Object.keys(raw.appSecrets) : [];
+    for (const [where, name, value] of rawEnvEntries(raw)) {
+        if (name === "SOLID_QUEUE_IN_PUMA") {
+            problems.push(`${k(`${where}.SOLID_QUEUE_IN_PUMA`)} = ${JSON.stringify(value)}: any value (even "false") starts Solid Queue inside Puma on the web host; remove it, jobs run on the jobs hosts`);
+        } else if (PROGRAM_OWNED_ENV.includes(name)) {
+            problems.push(`${k(`${where}.${name}`)} = ${JSON.stringify(value)}: the program sets ${name} itself; remove it (use jobs.concurrency for JOB_CONCURRENCY)`);
+        } else if (appSecrets.includes(name)) {
+            problems.push(`${k(`${where}.${name}`)}: also set in appSecrets; keep it in one place (appSecrets if it is secret)`);
+        }
+    }
+    for (const name of appSecrets) {
+        if (name === "SOLID_QUEUE_IN_PUMA" || PROGRAM_OWNED_ENV.includes(name)) {
+            problems.push(`${k(`appSecrets.${name}`)} = [secret]: the program sets ${name} itself (or it must not be set at all); remove it with \`pulumi config rm --path ${k(`appSecrets.${name}`)}\``);
+        }
+    }
+    return problems;
+}
+
+/**
+ * Secrets stored as plain text: `isEncrypted(key, value)` says whether the value at a dotted key
+ * is stored encrypted (`secure:` in the stack file; a secret key for the engine). Every secret
+ * key is checked, and each `appSecrets` entry on its own.
+ */
+export function plainTextSecrets(raw: Record<string, unknown>, isEncrypted: (key: string, value: unknown) => boolean): string[] {
+    const problems: string[] = [];
+    const plain = (key: string, setWith: string) =>
+        problems.push(
+            `${NAMESPACE}:${key} is written in plain text in the stack file (anyone who can read the repository can read it, and Pulumi does not treat it as a secret); remove it with \`pulumi config rm${key.includes(".") ? " --path" : ""} ${NAMESPACE}:${key}\` and set it encrypted with \`${setWith}\`, then change the value if the file was ever committed`,
+        );
+    for (const key of SECRET_KEYS) {
+        const value = raw[key];
+        if (value === undefined || value === null) continue;
+        if (key === "appSecrets" && typeof value === "object" && !Array.isArray(value) && !isEncrypted(key, value)) {
+            for (const [name, v] of Object.entries(value)) {
+                if (!isEncrypted(`appSecrets.${name}`, v)) plain(`appSecrets.${name}`, `pulumi config set --secret --path ${NAMESPACE}:appSecrets.${name}`);
+            }
+        } else if (!isEncrypted(key, value)) {
+            plain(key, key === "sshPrivateKey" ? `pulumi config set --secret ${NAMESPACE}:sshPrivateKey < ~/.ssh/shred-day-deploy` : `pulumi config set --secret ${NAMESPACE}:${key}`);
+        }
+    }
+    return problems;
+}
+
+/** Edit distance, for names that are nearly ours. */
+function distance(a: string, b: string): number {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0][j] = j;
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    return d[a.length][b.length];
+}
+
+/**
+ * Keys under a namespace that is nearly this program's (`shredday:jobs`, `shred_day:app`): they
+ * are never read, so the program would only say `shred-day:jobs = missing`. Full keys in, problems out.
+ */
+export function namespaceTypos(fullKeys: string[]): string[] {
+    const problems: string[] = [];
+    const settings = Object.keys(schema.shape);
+    for (const full of fullKeys) {
+        const colon = full.indexOf(":");
+        if (colon < 0) continue;
+        const ns = full.slice(0, colon);
+        const key = full.slice(colon + 1);
+        if (ns === NAMESPACE) continue;
+        const near = ns.toLowerCase().replace(/[^a-z0-9]/g, "") === NAMESPACE.replace(/[^a-z0-9]/g, "") || distance(ns.toLowerCase(), NAMESPACE) <= 2;
+        if (!near) continue;
+        const top = key.split(/[.[]/)[0];
+        const what = settings.includes(top) ? `it is this program's ${top} setting` : "it looks like a setting of this program";
+        problems.push(`${full} is never read: the namespace is "${ns}", but this program reads "${NAMESPACE}:" (${what}); rename the key to ${NAMESPACE}:${key}`);
+    }
+    return problems;
 }
 
 /** kamal-proxy's minimum version in Kamal 2 (basecamp/kamal lib/kamal/configuration/proxy/boot.rb, MINIMUM_VERSION). */
@@ -354,8 +511,9 @@ function versionBelow(v: number[], min: readonly number[]): boolean {
 }
 
 /** The checks that span several keys, then the derived values. */
-function derive(c: Parsed): StackConfig {
-    const problems: string[] = [];
+function derive(c: Parsed, earlier: string[] = []): StackConfig {
+    const problems: string[] = [...earlier];
+    const warnings: string[] = [];
     const k = (key: string) => `${NAMESPACE}:${key}`;
 
     // Location and zone.
@@ -421,6 +579,11 @@ function derive(c: Parsed): StackConfig {
     // Who may reach SSH.
     c.ssh.adminCidrs.forEach((cidr, i) => {
         const [addr, bits] = ipaddr.parseCIDR(cidr);
+        const network = addr.kind() === "ipv4" ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr);
+        if (network.toString() !== addr.toString()) {
+            const single = addr.kind() === "ipv4" ? "32" : "128";
+            problems.push(`${k(`ssh.adminCidrs[${i}]`)} = ${JSON.stringify(cidr)}: has host bits set (the firewall would open the whole ${network.toString()}/${bits}, not just ${addr.toString()}); write the network as ${network.toString()}/${bits}, or ${addr.toString()}/${single} for that one address`);
+        }
         const tooWide = addr.kind() === "ipv4" ? bits < 8 : bits < 16;
         if (tooWide && !c.ssh.allowSshFromAnywhere) {
             problems.push(`${k(`ssh.adminCidrs[${i}]`)} = ${JSON.stringify(cidr)}: opens SSH to (nearly) the whole internet; list your admin addresses (e.g. 203.0.113.7/32), or set ssh.allowSshFromAnywhere: true if you really mean it`);
@@ -471,29 +634,8 @@ function derive(c: Parsed): StackConfig {
         problems.push(`${k("postgres.handBack")} = true: only a web server adopted from Kamal (web.importId) has an old accessory to hand back to; remove postgres.handBack`);
     }
 
-    // App environment: the web role must never start a Solid Queue supervisor.
+    // App environment (the env names were checked on the raw values: envProblems).
     const secretNames = Object.keys(c.appSecrets);
-    const clearEnvs: [string, Record<string, string>][] = [
-        ["app.env", c.app.env],
-        ["web.env", c.web.env],
-        ["jobs.env", c.jobs.env],
-    ];
-    for (const [where, env] of clearEnvs) {
-        for (const name of Object.keys(env)) {
-            if (name === "SOLID_QUEUE_IN_PUMA") {
-                problems.push(`${k(`${where}.SOLID_QUEUE_IN_PUMA`)} = ${JSON.stringify(env[name])}: any value (even "false") starts Solid Queue inside Puma on the web host; remove it, jobs run on the jobs hosts`);
-            } else if (PROGRAM_OWNED_ENV.includes(name)) {
-                problems.push(`${k(`${where}.${name}`)} = ${JSON.stringify(env[name])}: the program sets ${name} itself; remove it (use jobs.concurrency for JOB_CONCURRENCY)`);
-            } else if (secretNames.includes(name)) {
-                problems.push(`${k(`${where}.${name}`)}: also set in appSecrets; keep it in one place (appSecrets if it is secret)`);
-            }
-        }
-    }
-    for (const name of secretNames) {
-        if (name === "SOLID_QUEUE_IN_PUMA" || PROGRAM_OWNED_ENV.includes(name)) {
-            problems.push(`${k(`appSecrets.${name}`)} = [secret]: the program sets ${name} itself (or it must not be set at all); remove it with \`pulumi config rm --path ${k(`appSecrets.${name}`)}\``);
-        }
-    }
     if (!secretNames.includes("RAILS_MASTER_KEY")) {
         problems.push(`${k("appSecrets.RAILS_MASTER_KEY")} = missing: Rails needs it to read its credentials; ${secretHint("appSecrets")}`);
     }
@@ -524,6 +666,19 @@ function derive(c: Parsed): StackConfig {
     if (primary.endsWith("_queue") || primary.endsWith("_cache") || primary.endsWith("_cable")) {
         problems.push(`${k("postgres.databases[0]")} = ${JSON.stringify(primary)}: the first database is the primary one; put it first`);
     }
+    // Without a _cache (or _cable) database the app gets no CACHE_DATABASE_URL (CABLE_DATABASE_URL):
+    // allowed (an app may keep its cache elsewhere), but said, because Rails 8's default
+    // production.rb (solid_cache_store, solid_cable) then fails at boot.
+    for (const [suffix, url, gem] of [
+        ["_cache", "CACHE_DATABASE_URL", "Solid Cache (config.cache_store = :solid_cache_store)"],
+        ["_cable", "CABLE_DATABASE_URL", "Solid Cable (config/cable.yml adapter: solid_cable)"],
+    ]) {
+        if (!dbs.some((d) => d.endsWith(suffix))) {
+            warnings.push(
+                `${k("postgres.databases")} has no ${suffix} database, so the app gets no ${url}: if the app uses ${gem}, it cannot connect; add ${primary}${suffix} back (the program creates it), or keep it out only if the app does not use it`,
+            );
+        }
+    }
 
     // kamal-proxy no older than what Kamal itself runs (i12-release, issue 12.10): MINIMUM_VERSION in
     // basecamp/kamal lib/kamal/configuration/proxy/boot.rb (and proxy/run.rb) is "v0.9.0".
@@ -549,7 +704,8 @@ function derive(c: Parsed): StackConfig {
 
     if (problems.length > 0) throw new ConfigError(problems);
 
-    const major = Number(/postgres:([0-9]+)/.exec(c.postgres.image)![1]);
+    const pgRef = parseImageReference(c.postgres.image);
+    const major = Number(/^[0-9]+/.exec("error" in pgRef ? "" : pgRef.tag ?? "")![0]);
     const { postgresPassword, registryPassword, appSecrets, sshPrivateKey, ...values } = c;
     return {
         ...values,
@@ -571,6 +727,7 @@ function derive(c: Parsed): StackConfig {
             },
         },
         secrets: { postgresPassword, registryPassword, appSecrets, sshPrivateKey },
+        warnings,
     };
 }
 
@@ -613,9 +770,27 @@ function decode(text: string): unknown {
 /** Values in a stack file that a person must still fill in start with this. */
 export const PLACEHOLDER = "CHANGE-ME";
 
+/**
+ * Whether the engine holds a config key as a secret (`secure:` in the stack file; for an object
+ * set with `--path`, any encrypted leaf marks the whole key). The engine passes the list as
+ * PULUMI_CONFIG_SECRET_KEYS; @pulumi/pulumi reads it in runtime/config.js isConfigSecret (not in
+ * its typings, hence the cast). Without it (an old SDK) nothing can be told, and nothing is refused.
+ */
+function engineSecretKey(fullKey: string): boolean | undefined {
+    const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+    return isConfigSecret === undefined ? undefined : isConfigSecret(fullKey);
+}
+
 /** Read and validate this stack's config from the Pulumi engine. */
 export function loadConfig(): StackConfig {
-    const config = parseConfig(rawFromEngineConfig(pulumi.runtime.allConfig()));
+    const all = pulumi.runtime.allConfig();
+    const raw = rawFromEngineConfig(all);
+    const storage = [
+        ...namespaceTypos(Object.keys(all)),
+        ...plainTextSecrets(raw, (key) => engineSecretKey(`${NAMESPACE}:${key.split(".")[0]}`) ?? true),
+    ];
+    const config = parseConfig(raw, storage);
+    for (const w of config.warnings) pulumi.log.warn(w);
     // A preview dials no host (remote commands run on `up` only): it needs no key (issue 11 point 3).
     if (config.secrets.sshPrivateKey === undefined && !process.env.SSH_AUTH_SOCK && !pulumi.runtime.isDryRun()) {
         throw new ConfigError([

@@ -10,6 +10,9 @@ set -euo pipefail
 
 : "${ENV_DIR:?ENV_DIR (the root-only directory for env files, e.g. /etc/shred-day) is required}"
 : "${ROLE:?ROLE (web or jobs) is required}"
+# Owner of the dir and files: root on the servers (what docker, run by root, reads). A parameter
+# only so the integration tests' unprivileged sshd user can run this script.
+: "${ENV_OWNER:=root}"
 
 fail() {
     printf 'env-file: %s\n' "$@" >&2
@@ -25,9 +28,9 @@ esac
 umask 077
 target="$ENV_DIR/$ROLE.env"
 if [[ ! -d $ENV_DIR ]]; then
-    install -d -m 0700 -o root -g root "$ENV_DIR" || fail "cannot create $ENV_DIR."
+    install -d -m 0700 -o "$ENV_OWNER" -g "$ENV_OWNER" "$ENV_DIR" || fail "cannot create $ENV_DIR."
 fi
-chown root:root "$ENV_DIR"
+chown "$ENV_OWNER:$ENV_OWNER" "$ENV_DIR"
 chmod 0700 "$ENV_DIR"
 
 tmp=$(mktemp "$ENV_DIR/.$ROLE.env.XXXXXX")
@@ -56,13 +59,13 @@ dupes=$(printf '%s\n' "${names[@]}" | sort | uniq -d | tr '\n' ' ')
 
 listing="${#names[@]} variables: ${names[*]}"
 if [[ -f $target ]] && cmp -s "$tmp" "$target"; then
-    chown root:root "$target"
+    chown "$ENV_OWNER:$ENV_OWNER" "$target"
     chmod 0600 "$target"
     echo "env-file: $target unchanged ($listing)"
     exit 0
 fi
 
-chown root:root "$tmp"
+chown "$ENV_OWNER:$ENV_OWNER" "$tmp"
 chmod 0600 "$tmp"
 mv -f "$tmp" "$target"
 trap - EXIT

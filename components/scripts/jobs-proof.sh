@@ -30,7 +30,11 @@
 #   2. exactly one supervisor registered since the container started (more means bin/jobs
 #      or the container restarted: a crash loop);
 #   3. under it, JOB_CONCURRENCY live Workers created since the start that have heartbeated
-#      since they registered (fork mode); in async mode at least one (see above);
+#      since they registered (fork mode); in async mode at least one (see above); and, in fork
+#      mode, no live worker under it that has not heartbeated yet once the others have (a
+#      re-forked worker: the supervisor replaced one that crashed). A worker that crashes more
+#      than a heartbeat after each start is not caught here: its dead rows look proven until
+#      they stop beating; `npm run ops -- status` shows them later;
 #   4. the host's clock within MAX_CLOCK_OFFSET_SECONDS of the database's (below);
 # and across all jobs hosts at least one live Dispatcher under such a supervisor: without one,
 # scheduled jobs and retries are never dispatched once Puma's in-process supervisor is gone.
@@ -122,7 +126,11 @@ read_web_containers() {
             web_notes+=("container ${id:0:12} has a hostname that is not a valid hostname; not checked")
             continue
         fi
-        if [[ $running == true && $role == web ]]; then
+        if [[ " ${hostnames[*]} " == *" $hn "* ]]; then
+            # One of the new jobs containers (a jobs host is never the web host; only a test
+            # that runs both roles on one engine shows it here).
+            continue
+        elif [[ $running == true && $role == web ]]; then
             web_replaced+=("$hn")
         else
             web_other+=("$hn")
@@ -159,7 +167,7 @@ WITH params AS (
          (SELECT count(*) FROM live w JOIN expected e ON e.idx = ss.idx
            WHERE w.supervisor_id = ss.id AND w.kind = 'Worker' AND w.hostname = e.hostname
              AND w.created_at >= e.started AND w.last_heartbeat_at > w.created_at + interval '1 second') AS good_workers,
-         (SELECT count(*) FROM solid_queue_processes w WHERE w.supervisor_id = ss.id AND w.kind = 'Worker') AS worker_rows,
+         (SELECT count(*) FROM live w WHERE w.supervisor_id = ss.id AND w.kind = 'Worker') AS worker_rows,
          (SELECT count(*) FROM live d
            WHERE d.supervisor_id = ss.id AND d.kind = 'Dispatcher'
              AND d.last_heartbeat_at > d.created_at + interval '1 second') AS dispatchers
@@ -189,10 +197,11 @@ WITH params AS (
            WHEN f.rows_all = 0 THEN 'no_rows'
            WHEN f.rows_live = 0 THEN 'stale'
            WHEN f.live_sups_since_start = 0 THEN 'no_supervisor'
-           WHEN NOT f.proven THEN 'not_heartbeated'
            WHEN f.sups_since_start > 1 THEN 'restarted'
+           WHEN NOT f.proven THEN 'not_heartbeated'
            WHEN f.async AND f.good_workers < 1 THEN 'workers'
            WHEN NOT f.async AND f.good_workers < params.n THEN 'workers'
+           WHEN NOT f.async AND f.worker_rows > f.good_workers THEN 'reforked'
            WHEN f.off_lo > params.max_offset THEN 'clock_ahead'
            WHEN f.off_lo + params.beat < -params.max_offset THEN 'clock_behind'
            ELSE 'ok'
@@ -247,6 +256,7 @@ status_text() {
     not_heartbeated) echo "WAITING: the supervisor has not heartbeated since it registered (first beat ${HEARTBEAT_SECONDS}s after boot)" ;;
     restarted) echo "RESTARTED: more than one supervisor registered since the container started (bin/jobs or the container is crash-looping)" ;;
     workers) echo "WORKERS: fewer than JOB_CONCURRENCY=$JOB_CONCURRENCY workers that registered since the start and heartbeated since" ;;
+    reforked) echo "RE-FORKED: a live worker under the supervisor has not heartbeated yet although the others have: the supervisor replaced a crashed worker" ;;
     clock_ahead) echo "CLOCK: this host's clock is more than ${MAX_CLOCK_OFFSET_SECONDS}s ahead of the database's" ;;
     clock_behind) echo "CLOCK: this host's clock is more than ${MAX_CLOCK_OFFSET_SECONDS}s behind the database's (or its heartbeats stopped)" ;;
     *) return 1 ;;
@@ -287,7 +297,7 @@ evaluate() {
                 text+=" [async mode: one Worker per pool, threads of the supervisor; JOB_CONCURRENCY is ignored]"
             fi
             if ((rows_under > good)); then
-                text+=" [$rows_under worker rows under the supervisor: $((rows_under - good)) not proven (re-forked after a crash, or still booting)]"
+                text+=" [$rows_under live worker rows under the supervisor: $((rows_under - good)) not proven (re-forked after a crash, or still booting)]"
             fi
             if ((sups > 1)); then
                 text+=" [$sups supervisors since start]"

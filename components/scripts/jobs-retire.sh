@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# After the proof, before the web switch: stops (docker stop --timeout STOP_TIMEOUT) and
+# After the proof, before the web switch: stops (docker stop -t STOP_TIMEOUT) and
 # removes this host's worker containers of every other release: label service=SERVICE with
 # role jobs (ours) or job (Kamal's `job` role of the old setup).
 #
@@ -64,7 +64,7 @@ while IFS='|' read -r other role; do
     if [[ ! $other =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]]; then
         fail "docker ps listed a container name that is not a container name; nothing more was stopped."
     fi
-    docker stop --timeout "$STOP_TIMEOUT" "$other" >/dev/null || fail "docker stop $other failed."
+    docker stop -t "$STOP_TIMEOUT" "$other" >/dev/null || fail "docker stop $other failed."
     docker rm "$other" >/dev/null || fail "docker rm $other failed (it is stopped)."
     echo "jobs-retire: stopped (within ${STOP_TIMEOUT}s) and removed $other"
     retired=$((retired + 1))

@@ -6,6 +6,8 @@
 set -euo pipefail
 
 : "${FILE:?FILE (where the password file goes, e.g. /etc/shred-day/postgres-password) is required}"
+# Who owns it (root on the hosts; the tests' unprivileged sshd user there), like env-file.sh's ENV_OWNER.
+: "${FILE_OWNER:=root}"
 
 fail() {
     printf 'postgres-password-file: %s\n' "$@" >&2
@@ -20,20 +22,20 @@ password=${password%$'\r'}
 [[ -n $password ]] || fail "no password on stdin (the first line must be shred-day:postgresPassword); nothing was written."
 
 umask 077
-[[ -d $dir ]] || install -d -m 0700 -o root -g root "$dir" || fail "cannot create $dir."
-chown root:root "$dir"
+[[ -d $dir ]] || install -d -m 0700 -o "$FILE_OWNER" -g "$FILE_OWNER" "$dir" || fail "cannot create $dir."
+chown "$FILE_OWNER:$FILE_OWNER" "$dir"
 chmod 0700 "$dir"
 tmp=$(mktemp "$dir/.postgres-password.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 printf '%s' "$password" >"$tmp"
 unset password
 if [[ -f $FILE ]] && cmp -s "$tmp" "$FILE"; then
-    chown root:root "$FILE"
+    chown "$FILE_OWNER:$FILE_OWNER" "$FILE"
     chmod 0600 "$FILE"
     echo "postgres-password-file: $FILE unchanged (root-only 0600)"
     exit 0
 fi
-chown root:root "$tmp"
+chown "$FILE_OWNER:$FILE_OWNER" "$tmp"
 chmod 0600 "$tmp"
 mv -f "$tmp" "$FILE"
 trap - EXIT

@@ -137,7 +137,7 @@ if ! out=$(bounded "$((DEPLOY_TIMEOUT + DRAIN_TIMEOUT + 30))" "kamal-proxy deplo
     --deploy-timeout "${DEPLOY_TIMEOUT}s" --drain-timeout "${DRAIN_TIMEOUT}s" \
     --buffer-requests --buffer-responses 2>&1); then
     logs=$(bounded 30 "docker logs of $name" docker logs --tail 50 "$name" 2>&1 || true)
-    bounded "$((STOP_TIMEOUT + 30))" "docker stop of $name" docker stop --timeout "$STOP_TIMEOUT" "$name" >/dev/null 2>&1 || true
+    bounded "$((STOP_TIMEOUT + 30))" "docker stop of $name" docker stop -t "$STOP_TIMEOUT" "$name" >/dev/null 2>&1 || true
     {
         echo "web-rollout: FAILED: $name did not become healthy on $HEALTH_CHECK_PATH within ${DEPLOY_TIMEOUT}s, or kamal-proxy refused the deploy."
         echo "kamal-proxy said: $out"
@@ -158,7 +158,7 @@ old=$(docker ps -a --filter "label=service=$SERVICE" --filter label=role=web --f
 stopped=0
 while read -r other; do
     [[ -n $other && $other != "$name" ]] || continue
-    bounded "$((STOP_TIMEOUT + 30))" "docker stop of $other" docker stop --timeout "$STOP_TIMEOUT" "$other" >/dev/null || fail "docker stop $other failed (the new release serves; re-run to retire it)."
+    bounded "$((STOP_TIMEOUT + 30))" "docker stop of $other" docker stop -t "$STOP_TIMEOUT" "$other" >/dev/null || fail "docker stop $other failed (the new release serves; re-run to retire it)."
     docker rm "$other" >/dev/null || fail "docker rm $other failed (it is stopped; the new release serves)."
     echo "web-rollout: stopped and removed $other"
     stopped=$((stopped + 1))

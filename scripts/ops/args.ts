@@ -2,6 +2,7 @@
  * `npm run ops -- <verb> [options]`: the command line, parsed into a plain value. Pure.
  * A bad command line throws UsageError (exit code 2) with what was wrong and the usage.
  */
+import { parseImageReference } from "../../stacks/imageReference";
 
 export const VERBS = ["status", "logs", "console", "dbconsole", "hosts", "help"] as const;
 export type Verb = (typeof VERBS)[number];
@@ -89,7 +90,6 @@ const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const IPV4 = /^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$/;
 const DNS = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const DB_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
-const IMAGE = /^[a-z0-9.\-\/_]+(:[A-Za-z0-9_.\-]+)?(@sha256:[0-9a-f]{64})?$/;
 
 function port(value: string, what: string): number {
     const n = Number(value);
@@ -216,7 +216,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): OpsArgs 
             case "--image": {
                 once();
                 const img = value();
-                if (!IMAGE.test(img)) throw new UsageError(`--image '${img}': expected an image such as ghcr.io/owner/shred-day:abc123`);
+                const ref = parseImageReference(img);
+                if ("error" in ref) throw new UsageError(`--image '${img}' ${ref.error}; expected an image such as ghcr.io/owner/shred-day:abc123`);
                 args.image = img;
                 break;
             }

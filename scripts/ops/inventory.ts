@@ -163,7 +163,9 @@ export function inventoryFromOutputs(
 ): Inventory {
     const hostsOut = obj(obj(outputs)?.hosts);
     if (!hostsOut || Object.keys(hostsOut).length === 0) {
-        throw new SetupError("the stack outputs have no `hosts` (has `pulumi up` run for this stack?)");
+        throw new SetupError(
+            "the stack outputs have no `hosts` (has `pulumi up` run for this stack?); to reach the hosts from the stack file alone (the web host at web.publicIp, jobs hosts through it), add --no-pulumi",
+        );
     }
     const hosts: Host[] = Object.entries(hostsOut).map(([name, v]) => {
         const o = obj(v);

@@ -75,6 +75,15 @@ interface Setup {
 
 async function setup(args: OpsArgs, io: OpsIo): Promise<Setup> {
     const projectDir = args.projectDir ?? PROJECT_DIR;
+    if (args.identity !== undefined) {
+        const from = io.env.SHRED_DAY_SSH_KEY === args.identity ? "SHRED_DAY_SSH_KEY" : "--identity";
+        const stat = fs.statSync(args.identity, { throwIfNoEntry: false });
+        if (stat === undefined || !stat.isFile()) {
+            throw new SetupError(
+                `${from} ${args.identity}: ${stat === undefined ? "no such file" : "not a file"}; give the deploy key's private key file (e.g. ~/.ssh/shred-day-deploy), or leave ${from} out to use your SSH agent`,
+            );
+        }
+    }
     let file;
     try {
         file = readStackFile(args.stack, projectDir);

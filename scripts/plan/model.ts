@@ -7,6 +7,7 @@
  * Nothing secret is kept: env files and container envs are reduced to their variable NAMES.
  */
 import { coversTcpPort, firewallsOf, inboundRules, TYPES } from "../../policy/rules";
+import { parseConfig } from "../../stacks/config";
 import { readStackFile, StackFile } from "../../stacks/stackFile";
 import { Captured, evaluate, MOCK_DIGEST, valueOf } from "../evaluate";
 import { toPolicyResources } from "./policyResources";
@@ -60,6 +61,8 @@ export interface PlanStep {
     stage: number;
     name: string;
     type: "command" | "container";
+    /** "release": a step of the Release component (re-runs on a deploy); "host": host and Postgres set-up. */
+    group: "host" | "release";
     host?: string;
     script?: string;
     summary?: string;
@@ -74,10 +77,16 @@ export interface Plan {
     network?: { name: string; ipRange: string; subnet?: string; zone?: string };
     hosts: PlanHost[];
     rules: PlanRule[];
+    /** Inbound rules over all firewalls, one per (firewall, port, source). */
+    ruleCount: number;
     /** Ports of interest no rule opens on any host (5432). */
     closed: { port: number; note: string }[];
     containers: PlanContainer[];
     steps: PlanStep[];
+    /** The longest chain of steps that must run one after the other (its length is the number of stages). */
+    chain: string[];
+    /** Accepted, but worth saying (from the config: e.g. no _cache database). */
+    warnings: string[];
     /** Stand-in text -> how to show it. */
     display: [string, string][];
     /** Values that must never appear in the output. */
@@ -88,6 +97,8 @@ export interface Plan {
 export async function planForStack(stack: string, dir?: string): Promise<Plan> {
     const file: StackFile = readStackFile(stack, dir);
     const standIns = withStandIns(file);
+    // What only the file shows (a plain-text secret, a misspelt namespace) is refused with the rest.
+    if (file.problems.length > 0) parseConfig(standIns.raw, file.problems);
     return buildPlan(standIns.raw, { stack, source: `Pulumi.${stack}.yaml`, standIns });
 }
 
@@ -97,6 +108,27 @@ export async function planForConfig(raw: Record<string, unknown>, stack = "produ
 }
 
 const RELEASE_PLACEHOLDER = "<release>";
+/** The component whose steps make a release (components/release.ts). */
+const RELEASE_COMPONENT = "shred-day:release:Release";
+
+/**
+ * The longest chain of steps (remote commands and containers) linked by dependsOn: the steps
+ * that must run one after the other. Its length is the number of stages, whatever the number of
+ * jobs hosts (per-host steps share a stage). The plan, the bench and the README give this number.
+ */
+export function longestChain(steps: PlanStep[]): string[] {
+    if (steps.length === 0) return [];
+    const byName = new Map(steps.map((s) => [s.name, s]));
+    let at = steps.reduce((a, b) => (b.stage > a.stage ? b : a));
+    const chain = [at.name];
+    while (at.stage > 1) {
+        const prev = at.after.map((n) => byName.get(n)!).find((d) => d !== undefined && d.stage === at.stage - 1);
+        if (prev === undefined) break;
+        chain.unshift(prev.name);
+        at = prev;
+    }
+    return chain;
+}
 
 async function buildPlan(raw: Record<string, unknown>, meta: { stack: string; source: string; standIns?: StandIns }): Promise<Plan> {
     const e = await evaluate(raw);
@@ -152,6 +184,7 @@ async function buildPlan(raw: Record<string, unknown>, meta: { stack: string; so
     const portNumber = (p: string) => Number(/^\d+/.exec(p)?.[0] ?? 65536);
     rules.sort((a, b) => portNumber(a.port) - portNumber(b.port) || a.protocol.localeCompare(b.protocol) || sourceOrder(a.source) - sourceOrder(b.source));
     const allRules = policyResources.filter((r) => r.type === TYPES.firewall).flatMap((f) => inboundRules(f.props));
+    const ruleCount = allRules.reduce((n, r) => n + r.sources.length, 0);
     const closed = allRules.some((r) => coversTcpPort(r, 5432))
         ? []
         : [{ port: 5432, note: `no rule on any host: Postgres is reachable on the private network only (${e.config.web.privateIp}:5432)` }];
@@ -215,7 +248,8 @@ async function buildPlan(raw: Record<string, unknown>, meta: { stack: string; so
     // The order things run: remote commands and containers, staged by dependsOn (transitively
     // through the resources in between); one stage runs in parallel.
     const containerHosts = new Map(containers.filter((c) => c.createdBy.startsWith("docker.Container ")).map((c) => [c.createdBy.slice("docker.Container ".length), c.host]));
-    const steps = stageSteps(resources, commands, hosts, containerHosts);
+    const releaseSteps = new Set(e.resources.filter((r) => r.custom && e.resources.some((x) => !x.custom && x.type === RELEASE_COMPONENT && x.name === r.parent)).map((r) => r.name));
+    const steps = stageSteps(resources, commands, hosts, containerHosts, releaseSteps);
 
     return {
         stack: meta.stack,
@@ -225,9 +259,12 @@ async function buildPlan(raw: Record<string, unknown>, meta: { stack: string; so
         network: networkOf(resources),
         hosts,
         rules,
+        ruleCount,
         closed,
         containers,
         steps,
+        chain: longestChain(steps),
+        warnings: e.config.warnings ?? [],
         display: meta.standIns?.display ?? [],
         secrets: [...(meta.standIns?.secretStandIns ?? [])],
     };
@@ -285,6 +322,7 @@ function stageSteps(
     commands: { c: Captured; parsed?: ReturnType<typeof parseScriptCommand>; host: string }[],
     hosts: PlanHost[],
     containerHosts: Map<string, string>,
+    releaseSteps: Set<string>,
 ): PlanStep[] {
     const byName = new Map(resources.map((r) => [r.name, r]));
     const isStep = (r: Captured) => r.type === TYPES.remoteCommand || r.type === TYPES.container;
@@ -324,6 +362,7 @@ function stageSteps(
             stage: stage.get(r.name)!,
             name: r.name,
             type: r.type === TYPES.container ? "container" : "command",
+            group: releaseSteps.has(r.name) ? "release" : "host",
             host: cmd?.host ?? containerHosts.get(r.name),
             script: cmd?.parsed?.name,
             summary: cmd?.parsed ? scriptSummary(cmd.parsed.script) : undefined,

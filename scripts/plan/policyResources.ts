@@ -10,7 +10,8 @@
  *
  * Used by the offline plan (firewall coverage) and by the policy tests.
  */
-import type { ResourceValidationArgs } from "@pulumi/policy";
+import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { policies } from "../../policy/policies";
 import type { PolicyResourceLike } from "../../policy/rules";
 import type { Captured } from "../evaluate";
 
@@ -82,4 +83,37 @@ export function toResourceValidationArgs(r: PolicyResourceLike, config: object =
             throw new Error(`not applicable: ${reason ?? ""}`);
         },
     };
+}
+
+export type PackConfig = Record<string, Record<string, unknown>>;
+/** Policy name -> the violation messages it reported. */
+export type PackResults = Record<string, string[]>;
+
+/** Run every policy of the pack as the engine would: resource policies per resource, stack policies once. */
+export async function runPolicies(resources: PolicyResourceLike[], config: PackConfig = {}): Promise<PackResults> {
+    const results: PackResults = {};
+    for (const p of policies) {
+        const messages: string[] = [];
+        const report: ReportViolation = (message) => void messages.push(message);
+        if ("validateResource" in p) {
+            const validate = (p as ResourceValidationPolicy).validateResource!;
+            for (const r of resources) {
+                for (const v of Array.isArray(validate) ? validate : [validate]) await v(toResourceValidationArgs(r, config[p.name] ?? {}), report);
+            }
+        } else {
+            await (p as StackValidationPolicy).validateStack(
+                {
+                    resources: resources as any,
+                    stackTags: new Map(),
+                    getConfig: <T extends object>() => (config[p.name] ?? {}) as T,
+                    notApplicable: (reason?: string): never => {
+                        throw new Error(reason);
+                    },
+                },
+                report,
+            );
+        }
+        results[p.name] = messages;
+    }
+    return results;
 }

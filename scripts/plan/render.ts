@@ -2,7 +2,7 @@
  * The plan as text for a reviewer, and as a Mermaid diagram of the topology. Both are made
  * from the Plan model only; stand-ins for placeholders are shown as the placeholder.
  */
-import type { Plan, PlanContainer } from "./model";
+import type { Plan, PlanContainer, PlanStep } from "./model";
 
 function layout(rows: string[][], indent = "  "): string[] {
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
@@ -22,11 +22,17 @@ export function renderText(plan: Plan): string {
     const table = (rows: string[][]) => layout(rows.map((r) => r.map((c) => undisplay(c, plan.display))));
     out.push(`shred-day plan: stack ${plan.stack} (${plan.source})`);
     out.push("The real program, evaluated on Pulumi's mocks: no cloud, no Pulumi CLI, no token, no network.");
+    out.push(summaryLine(plan));
     if (plan.refuse.length > 0) {
         out.push("");
         out.push("WARNING: pulumi up will refuse until these are set:");
         for (const r of plan.refuse) out.push(`  - ${r}`);
         out.push("  (this plan evaluates the program with stand-in values for them)");
+    }
+    if (plan.warnings.length > 0) {
+        out.push("");
+        out.push("Note (accepted, but check it is what you mean):");
+        for (const w of plan.warnings) out.push(`  - ${w}`);
     }
     if (plan.unreadable.length > 0) {
         out.push("");
@@ -75,16 +81,55 @@ export function renderText(plan: Plan): string {
     const elsewhere = plan.containers.filter((c) => !plan.hosts.some((h) => h.name === c.host));
     for (const c of elsewhere) out.push(...renderContainer(c));
 
+    const stages = Math.max(0, ...plan.steps.map((s) => s.stage));
     out.push("");
-    out.push("Release steps, in the order they run (one stage runs in parallel; each waits for the stage before)");
-    const stepRows: string[][] = [["stage", "step", "host", "runs"]];
-    for (const s of plan.steps) {
-        const runs = s.type === "container" ? "docker.Container" : s.script ? `${s.script}.sh: ${s.summary ?? ""}`.replace(/: $/, "") : "";
-        stepRows.push([String(s.stage), s.name, s.host ?? "", runs]);
+    out.push(`Steps, in ${stages} stages: the steps of one stage run side by side; each stage waits for the one before.`);
+    out.push(`Longest chain (${plan.chain.length} steps): ${plan.chain.join(" -> ")}`);
+    for (const [group, title] of [
+        ["host", "Host and Postgres steps (set-up: they re-run only when a host or Postgres setting changes)"],
+        ["release", "Release steps (a deploy: a new app.image or env re-runs these)"],
+    ] as const) {
+        const steps = plan.steps.filter((s) => s.group === group);
+        if (steps.length === 0) continue;
+        out.push("");
+        out.push(title);
+        out.push(...renderSteps(steps, plan));
     }
-    out.push(...table(stepRows));
 
     return undisplay(out.join("\n"), plan.display) + "\n";
+}
+
+/** One summary line: what the stack is made of. */
+export function summaryLine(plan: Plan): string {
+    const n = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+    const release = plan.steps.filter((s) => s.group === "release").length;
+    return `Summary: ${n(plan.hosts.length, "host")}, ${n(plan.ruleCount, "firewall rule")}, ${n(plan.containers.length, "container")}, ${n(plan.steps.length, "step")} (${plan.steps.length - release} host and Postgres, ${release} release); longest chain ${plan.chain.length} steps`;
+}
+
+/** Steps as rows (stage, step, host, script), each with its description whole on the next line. */
+function renderSteps(steps: PlanStep[], plan: Plan): string[] {
+    const rows = steps.map((s) => [String(s.stage), s.name, s.host ?? "", s.type === "container" ? "docker.Container" : s.script ? `${s.script}.sh` : ""]);
+    const lines = layout([["stage", "step", "host", "runs"], ...rows].map((r) => r.map((c) => undisplay(c, plan.display))));
+    const out = [lines[0]];
+    steps.forEach((s, i) => {
+        out.push(lines[i + 1]);
+        if (s.summary) out.push(...wrap(s.summary, 96).map((l) => `         ${l}`));
+    });
+    return out;
+}
+
+/** Wrap text at word boundaries (a word longer than the width stays whole). */
+export function wrap(text: string, width: number): string[] {
+    const lines: string[] = [];
+    let line = "";
+    for (const word of text.split(" ")) {
+        if (line !== "" && line.length + 1 + word.length > width) {
+            lines.push(line);
+            line = word;
+        } else line = line === "" ? word : `${line} ${word}`;
+    }
+    if (line !== "") lines.push(line);
+    return lines;
 }
 
 function renderContainer(c: PlanContainer): string[] {

@@ -249,8 +249,8 @@ export function dockerRuns(script: string): DockerRun[] {
     return runs;
 }
 
-/** The start of a script's header comment (after the shebang): its first sentence, at most `max` characters. */
-export function scriptSummary(script: string, max = 72): string {
+/** The first sentence of a script's header comment (after the shebang), whole. */
+export function scriptSummary(script: string): string {
     const lines = script.split("\n");
     const comment: string[] = [];
     for (const line of lines.slice(lines[0]?.startsWith("#!") ? 1 : 0)) {
@@ -260,11 +260,11 @@ export function scriptSummary(script: string, max = 72): string {
         comment.push(t.trim());
     }
     const text = comment.join(" ").replace(/\s+/g, " ").trim();
-    let sentence = /^(.*?)\.(\s|$)/.exec(text)?.[1] ?? text;
-    // "Does this: - a; - b" lists: keep the lead-in.
+    // The first whole sentence, never cut: a period followed by a space or the end.
+    let sentence = /^(.*?\.)(\s|$)/.exec(text)?.[1] ?? text;
+    // "Does this: - a; - b" lists: keep the lead-in, as a sentence.
     const list = sentence.indexOf(": - ");
-    if (list > 0) sentence = sentence.slice(0, list);
-    if (sentence.length <= max) return sentence;
-    const cut = sentence.slice(0, max - 1);
-    return `${cut.slice(0, Math.max(cut.lastIndexOf(" "), max / 2)).replace(/[,;:(\s-]+$/, "")}…`;
+    if (list > 0) sentence = `${sentence.slice(0, list)}.`;
+    // A lead-in to a numbered list ("..., as Kamal 2 does:") ends the sentence there.
+    return sentence.replace(/:$/, ".");
 }

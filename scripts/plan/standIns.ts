@@ -71,10 +71,12 @@ export function withStandIns(file: StackFile): StandIns {
     for (const k of Object.keys(raw)) raw[k] = walk(raw[k], k);
 
     // Top-level secrets: encrypted (set, unreadable here) or not set (pulumi up refuses).
+    // Wholly encrypted top-level values are not in file.raw (readStackFile leaves them out).
+    const whollyEncrypted = (top: string) => file.encrypted.includes(top) && file.raw[top] === undefined;
     const stand = (path: string, how: string) => {
         const s = secretStandIn(path);
         secretStandIns.push(s);
-        if (file.encrypted.includes(path.split(".")[0])) unreadable.push(key(path));
+        if (whollyEncrypted(path.split(".")[0])) unreadable.push(key(path));
         else refuse.push(`${key(path)}: not set (secret): ${how}`);
         return s;
     };
@@ -84,7 +86,7 @@ export function withStandIns(file: StackFile): StandIns {
     if (raw.registryPassword === undefined && raw.app !== null && typeof raw.app === "object" && (raw.app as any).registry !== undefined) {
         raw.registryPassword = stand("registryPassword", `pulumi config set --secret ${key("registryPassword")}`);
     }
-    if (raw.appSecrets === undefined || file.encrypted.includes("appSecrets")) {
+    if (raw.appSecrets === undefined || raw.appSecrets === null) {
         raw.appSecrets = {};
     }
     const appSecrets = raw.appSecrets as Record<string, unknown>;

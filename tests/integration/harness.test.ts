@@ -1,30 +1,44 @@
 /**
- * The integration harness itself: a real sshd on 127.0.0.1 with stock AcceptEnv, a real
- * PostgreSQL, and the docker test double on the remote PATH. Plus shellcheck over every
- * remote script.
+ * The integration harness itself: a real sshd on 127.0.0.1 (stock AcceptEnv, running as an
+ * unprivileged user) whose sessions reach a private dockerd, the Postgres container and the
+ * stand-in images, and the cleanup of all of it on exit, failure and signals. Plus shellcheck
+ * over every remote script and every script of the harness.
  */
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { readScript, SCRIPTS_DIR } from "../../components/remote";
+import { startDocker, TestDocker, DOCKER_START_TIMEOUT_MS } from "../support/docker";
 import {
-    DockerDouble,
+    ContainerPostgres,
     execLocal,
     HARNESS_START_TIMEOUT_MS,
     RemoteHost,
     requireTool,
     SshServer,
     startRemoteHost,
-    TestPostgres,
-    DOCKER_DOUBLE_SCRIPT,
+    TEST_SSH_USER,
 } from "../support/integration";
 
-jest.setTimeout(30_000);
+jest.setTimeout(60_000);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll `check` every 250 ms until it returns true, at most `ms`. */
+async function eventually(check: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+        if (await check()) return true;
+        if (Date.now() > deadline) return false;
+        await sleep(250);
+    }
+}
 
 describe("integration harness", () => {
     let host: RemoteHost;
-    let pg: TestPostgres;
-    let docker: DockerDouble;
+    let pg: ContainerPostgres;
+    let docker: TestDocker;
     let ssh: SshServer;
 
     beforeAll(async () => {
@@ -34,22 +48,32 @@ describe("integration harness", () => {
 
     afterAll(() => host?.stop());
 
-    beforeEach(() => docker.reset());
-
     test("requireTool finds every tool the integration tests need, and fails loudly on a missing one", () => {
-        for (const tool of ["sshd", "ssh", "ssh-keygen", "psql", "initdb", "pg_ctl", "shellcheck", "cloud-init"]) {
+        for (const tool of ["sshd", "ssh", "ssh-keygen", "psql", "shellcheck", "cloud-init"]) {
             expect(path.isAbsolute(requireTool(tool))).toBe(true);
         }
         expect(() => requireTool("no-such-tool-shred-day")).toThrow(/integration tests need `no-such-tool-shred-day`/);
     });
 
-    test("a command over ssh runs as root on 127.0.0.1 with key auth", async () => {
+    test("a command over ssh runs as the unprivileged test user on 127.0.0.1 with key auth, never root", async () => {
         const r = await ssh.run("id -u; id -un; echo \"$SSH_CONNECTION\"");
         expect(r.code).toBe(0);
         const [uid, name, conn] = r.stdout.trim().split("\n");
-        expect(uid).toBe("0");
-        expect(name).toBe("root");
+        expect(uid).not.toBe("0");
+        expect(name).toBe(TEST_SSH_USER);
         expect(conn).toMatch(new RegExp(`^127\\.0\\.0\\.1 \\d+ 127\\.0\\.0\\.1 ${ssh.port}$`));
+        // root is refused outright
+        const args = ssh.sshArgs();
+        args[args.length - 1] = "root@127.0.0.1";
+        const asRoot = await execLocal(requireTool("ssh"), [...args, "--", "true"]);
+        expect(asRoot.code).toBe(255);
+    });
+
+    test("the sshd process itself runs as the test user, and the machine's accounts are untouched", async () => {
+        const r = await execLocal("ps", ["-o", "user=,args=", "-C", "sshd"]);
+        const ours = r.stdout.split("\n").filter((l) => l.includes(ssh.configFile));
+        expect(ours.length).toBeGreaterThan(0);
+        for (const line of ours) expect(line.trim().split(/\s+/)[0]).toBe(TEST_SSH_USER);
     });
 
     test("stdin reaches the remote command and the exit status comes back", async () => {
@@ -59,9 +83,11 @@ describe("integration harness", () => {
     });
 
     test("an unknown host key is refused (StrictHostKeyChecking=yes)", async () => {
-        const empty = path.join(docker.dir, "empty_known_hosts");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-kh-"));
+        const empty = path.join(dir, "empty_known_hosts");
         fs.writeFileSync(empty, "");
         const r = await ssh.run("true", { sshOptions: ["-o", `UserKnownHostsFile=${empty}`] });
+        fs.rmSync(dir, { recursive: true, force: true });
         expect(r.code).toBe(255);
         expect(r.stderr).toMatch(/Host key verification failed/);
     });
@@ -72,98 +98,133 @@ describe("integration harness", () => {
         expect(r.stdout.trim()).toBe("FOO=unset LC_ALL=C");
     });
 
-    test("the server's SetEnv puts the docker test double first on PATH", async () => {
-        const r = await ssh.run("command -v docker; echo \"$DOCKER_DOUBLE_DIR\"");
-        expect(r.code).toBe(0);
-        expect(r.stdout.trim().split("\n")).toEqual([path.join(docker.binDir, "docker"), docker.dir]);
+    test("the server's SetEnv gives sessions DOCKER_HOST: Debian's docker CLI reaches the private dockerd 20.10, not the machine's", async () => {
+        const r = await ssh.run("command -v docker; echo \"$DOCKER_HOST\"; docker version --format '{{.Server.Version}}'; docker info --format '{{.Driver}} {{.DockerRootDir}}'");
+        expect(r.stderr).toBe("");
+        const [bin, dockerHost, version, info] = r.stdout.trim().split("\n");
+        expect(bin).toBe("/usr/bin/docker");
+        expect(dockerHost).toBe(docker.host);
+        expect(version).toMatch(/^20\.10\./);
+        expect(info).toBe(`vfs ${path.join(docker.dir, "data")}`);
     });
 
-    test("records a call and forwards `docker exec db psql -c 'select 1'` to the real PostgreSQL (docker test double)", async () => {
-        const r = await ssh.run("docker exec db psql -U shred_day -d postgres -At -c 'select 1'");
-        expect(r).toEqual({ code: 0, stdout: "1\n", stderr: "" });
-        expect(docker.calls()).toEqual([["exec", "db", "psql", "-U", "shred_day", "-d", "postgres", "-At", "-c", "select 1"]]);
+    test("Postgres container: runs as postgres, listens on 5432 published on the private IP only, PG_VERSION, pg_isready", async () => {
+        // PID 1 is the server itself (the entrypoint execs it after dropping to postgres); names as the container knows them
+        expect(await docker.ok(["exec", pg.container, "stat", "-c", "%U", "/proc/1"])).toBe("postgres");
+        expect(await docker.ok(["exec", pg.container, "cat", "/proc/1/comm"])).toBe("postgres");
+        expect(await docker.ok(["port", pg.container])).toBe(`5432/tcp -> ${host.privateIp}:5432`);
+        expect(await docker.ok(["exec", pg.container, "cat", "/var/lib/postgresql/data/PG_VERSION"])).toBe(String(pg.major));
+        expect(await docker.ok(["exec", pg.container, "printenv", "PG_MAJOR", "PGDATA"])).toBe(`${pg.major}\n/var/lib/postgresql/data`);
+        expect(await docker.ok(["exec", pg.container, "printenv", "PG_VERSION"])).toMatch(new RegExp(`^${pg.major}\\.\\d+`));
+        const ready = await docker.run(["exec", pg.container, "pg_isready", "-h", host.privateIp, "-p", "5432"]);
+        expect(ready.stdout).toBe(`${host.privateIp}:5432 - accepting connections\n`);
+        expect(pg.image).toBe(`postgres:${pg.major}`);
+        expect(pg.major).toBe(15);
     });
 
-    test("exec over TCP with -h uses the password from a bare `-e PGPASSWORD`, and nothing else of the caller's env (docker test double)", async () => {
-        const ok = await ssh.run(
-            'export PGPASSWORD; IFS= read -r PGPASSWORD; OTHER=x docker exec -i -e PGPASSWORD db psql -h 127.0.0.1 -U shred_day -d postgres -At -c "select current_user, inet_server_addr()"',
-            { stdin: `${pg.password}\n` },
-        );
-        expect(ok.stderr).toBe("");
-        expect(ok.stdout.trim()).toBe("shred_day|127.0.0.1");
-        expect(docker.calls()[0]).toEqual(["exec", "-i", "-e", "PGPASSWORD", "db", "psql", "-h", "127.0.0.1", "-U", "shred_day", "-d", "postgres", "-At", "-c", "select current_user, inet_server_addr()"]);
-
-        // without -e PGPASSWORD the tool does not see it, as in a real container
-        const refused = await ssh.run("PGPASSWORD=TestPassword123 docker exec db psql -h 127.0.0.1 -U shred_day -d postgres -w -At -c 'select 1'");
-        expect(refused.code).not.toBe(0);
-        expect(refused.stderr).toMatch(/password/);
-    });
-
-    test("pg_isready answers through the double, and fails while the server is down (docker test double)", async () => {
-        const ready = await ssh.run("docker exec db pg_isready -h 127.0.0.1 -U shred_day");
-        expect(ready.code).toBe(0);
-        await pg.stopServer();
+    test("Postgres image contract: POSTGRES_PASSWORD_FILE from a root-only file, POSTGRES_DB, PGDATA; init only on an empty data dir", async () => {
+        const image = pg.image;
+        const secretDir = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-pgpw-"));
         try {
-            const down = await ssh.run("docker exec db pg_isready -h 127.0.0.1 -U shred_day");
-            expect(down.code).toBe(2);
-            expect(down.stdout).toMatch(/no response/);
+            fs.writeFileSync(path.join(secretDir, "pw"), "first-secret\n", { mode: 0o600 });
+            await docker.ok(["volume", "create", "contract-data"]);
+            const runArgs = (pwFile: string) => [
+                "run", "--detach", "--name", "contract", "--network", "bridge",
+                "-v", "contract-data:/pgdata", "-v", `${secretDir}:/run/secrets:ro`,
+                "-e", "PGDATA=/pgdata/cluster", "-e", "POSTGRES_USER=owner", "-e", `POSTGRES_PASSWORD_FILE=/run/secrets/${pwFile}`, "-e", "POSTGRES_DB=appdb",
+                image,
+            ];
+            await docker.ok(runArgs("pw"));
+            const ip = await docker.ok(["inspect", "--format", "{{.NetworkSettings.Networks.bridge.IPAddress}}", "contract"]);
+            const login = (pw: string) =>
+                docker.run(["exec", "-e", `PGPASSWORD=${pw}`, pg.container, "psql", "-X", "-At", "-h", ip, "-U", "owner", "-d", "appdb", "-c", "select current_database(), current_user"]);
+            expect(await eventually(async () => (await login("first-secret")).code === 0, 60_000)).toBe(true);
+            expect((await login("first-secret")).stdout).toBe("appdb|owner\n");
+            expect((await login("wrong")).stderr).toMatch(/password authentication failed for user "owner"/);
+            // the password is not in the container's environment
+            expect(await docker.ok(["inspect", "--format", "{{json .Config.Env}}", "contract"])).not.toContain("first-secret");
+            // a second container on the same (non-empty) data dir does not re-init: the first password still works
+            await docker.ok(["rm", "-f", "contract"]);
+            fs.writeFileSync(path.join(secretDir, "pw2"), "second-secret\n", { mode: 0o600 });
+            await docker.ok(runArgs("pw2"));
+            const ip2 = await docker.ok(["inspect", "--format", "{{.NetworkSettings.Networks.bridge.IPAddress}}", "contract"]);
+            const login2 = (pw: string) =>
+                docker.run(["exec", "-e", `PGPASSWORD=${pw}`, pg.container, "psql", "-X", "-At", "-h", ip2, "-U", "owner", "-d", "appdb", "-c", "select 1"]);
+            expect(await eventually(async () => (await login2("first-secret")).code === 0, 60_000)).toBe(true);
+            expect((await login2("second-secret")).code).not.toBe(0);
+            expect(await docker.ok(["logs", "contract"])).toMatch(/Skipping initialization/);
         } finally {
-            await pg.startServer();
+            await docker.run(["rm", "-f", "contract"]);
+            await docker.run(["volume", "rm", "contract-data"]);
+            fs.rmSync(secretDir, { recursive: true, force: true });
         }
-        expect((await ssh.run("docker exec db pg_isready -U shred_day")).code).toBe(0);
     });
 
-    test("other calls are answered by the responder, or print nothing and exit 0 (docker test double)", async () => {
-        expect(await ssh.run("docker ps --format '{{.Names}}'")).toEqual({ code: 0, stdout: "", stderr: "" });
-        docker.respond(`
-            case $1 in
-              ps) printf 'one\\ntwo\\n' ;;
-              logs) echo "boom" >&2; return 3 ;;
-            esac`);
-        expect(await ssh.run("docker ps --format '{{.Names}}'")).toEqual({ code: 0, stdout: "one\ntwo\n", stderr: "" });
-        expect(await ssh.run("docker logs --tail 50 db")).toEqual({ code: 3, stdout: "", stderr: "boom\n" });
-        expect(docker.calls()).toEqual([
-            ["ps", "--format", "{{.Names}}"],
-            ["ps", "--format", "{{.Names}}"],
-            ["logs", "--tail", "50", "db"],
-        ]);
+    test("Postgres image: no password and an empty data dir is refused, as the official image does", async () => {
+        const r = await docker.run(["run", "--rm", pg.image]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/Database is uninitialized and superuser password is not specified/);
     });
 
-    test("respondExec can intercept a forwarded exec and fall through to forward_exec (docker test double)", async () => {
-        docker.respondExec(`
-            n=$(cat "$DOCKER_DOUBLE_DIR/n" 2>/dev/null || echo 0); echo $((n + 1)) > "$DOCKER_DOUBLE_DIR/n"
-            if [ "$n" -lt 1 ]; then echo "127.0.0.1:5432 - rejecting connections"; return 1; fi
-            forward_exec "$@"`);
-        const first = await ssh.run("docker exec db pg_isready -U shred_day");
-        expect(first.code).toBe(1);
-        expect(first.stdout).toMatch(/rejecting connections/);
-        const second = await ssh.run("docker exec db pg_isready -U shred_day");
-        expect(second.code).toBe(0);
-        expect(second.stdout).toMatch(/accepting connections/);
+    test("pg helper: psql and createDatabase run in the container", async () => {
+        await pg.createDatabase("harness_db");
+        expect(await pg.psql("select current_database()", "harness_db")).toBe("harness_db");
+        await expect(pg.psql("select nope")).rejects.toThrow(/psql on postgres failed/);
     });
 
-    test("argv with quotes, backslashes, newlines and control characters is recorded exactly (docker test double)", async () => {
-        const weird = 'a "q" \\ b\n\tc\u0001d é';
-        const r = await ssh.run(`docker run --label "$(printf 'a "q" \\\\ b\\n\\tc\\001d é')"`);
-        expect(r.code).toBe(0);
-        expect(docker.calls()).toEqual([["run", "--label", weird]]);
+    test("a second image request in the same daemon is answered from memory; the cache holds the images outside the repo", async () => {
+        const t0 = Date.now();
+        expect(await docker.image("postgres")).toBe(pg.image);
+        expect(Date.now() - t0).toBeLessThan(1000);
+        const cache = process.env.SHRED_DAY_IMAGE_CACHE ?? "/var/cache/shred-day-test-images";
+        expect(fs.readdirSync(cache).filter((f) => /^postgres-[0-9a-f]{16}\.tar$/.test(f)).length).toBeGreaterThan(0);
+        expect(path.relative(path.join(__dirname, "..", ".."), cache).startsWith("..")).toBe(true);
     });
+});
 
-    test("TestPostgres: psql helper, createDatabase, password over TCP", async () => {
-        await pg.createDatabase("harness_check");
-        expect(await pg.psql("select datname from pg_database where datname = 'harness_check'")).toBe("harness_check");
-        expect(await pg.psql("select current_database()", "harness_check")).toBe("harness_check");
-        const psql = requireTool("psql");
-        const tcp = await execLocal(psql, ["-h", "127.0.0.1", "-p", String(pg.port), "-U", pg.user, "-d", "postgres", "-w", "-At", "-c", "select rolsuper from pg_roles where rolname = current_user"], {
-            env: { PATH: process.env.PATH, PGPASSWORD: pg.password },
-        });
-        expect(tcp.stdout.trim()).toBe("t");
-        const wrong = await execLocal(psql, ["-h", "127.0.0.1", "-p", String(pg.port), "-U", pg.user, "-d", "postgres", "-w", "-c", "select 1"], {
-            env: { PATH: process.env.PATH, PGPASSWORD: "wrong" },
-        });
-        expect(wrong.code).not.toBe(0);
-        expect(wrong.stderr).toMatch(/password authentication failed/);
-    });
+describe("private dockerd lifecycle", () => {
+    test("stop() removes every container, network, volume and mount it made, the netns and the dir; nothing of it keeps running", async () => {
+        const d = await startDocker();
+        const image = await d.image("app");
+        await d.ok(["network", "create", "lifecycle-net"]);
+        await d.ok(["volume", "create", "lifecycle-vol"]);
+        await d.ok(["run", "-d", "--name", "lc", "--network", "lifecycle-net", "-v", "lifecycle-vol:/data", "--restart", "always", image, "sleep", "600"]);
+        expect(await d.ok(["inspect", "--format", "{{.State.Running}}", "lc"])).toBe("true");
+        const dir = d.dir;
+        await d.stop();
+        expect(fs.existsSync(dir)).toBe(false);
+        expect((await execLocal("ip", ["netns", "list"])).stdout).not.toContain(d.netns);
+        expect(fs.readFileSync("/proc/self/mounts", "utf8")).not.toContain(dir);
+        expect((await execLocal("pgrep", ["-f", dir])).stdout).toBe("");
+    }, DOCKER_START_TIMEOUT_MS);
+
+    for (const how of ["SIGTERM", "SIGKILL"] as const) {
+        test(`a test process that dies by ${how} leaves nothing behind: daemon, containers, netns, sshd, temp dirs`, async () => {
+            const child = spawn(
+                process.execPath,
+                [require.resolve("ts-node/dist/bin.js"), "-T", path.join(__dirname, "..", "support", "harness-child.ts")],
+                { stdio: ["ignore", "pipe", "pipe"], cwd: path.join(__dirname, "..", "..") },
+            );
+            let out = "";
+            let err = "";
+            child.stdout!.on("data", (d) => (out += d));
+            child.stderr!.on("data", (d) => (err += d));
+            const started = await eventually(() => out.includes("\nREADY\n") || out.startsWith("READY"), 120_000);
+            expect(started ? "" : `child did not start:\n${out}\n${err}`).toBe("");
+            const info = JSON.parse(out.split("\n")[0]) as { dockerDir: string; netns: string; sshDir: string; sshPid: number };
+            expect(fs.existsSync(info.dockerDir)).toBe(true);
+            child.kill(how);
+            const gone = await eventually(
+                async () =>
+                    !fs.existsSync(info.dockerDir) &&
+                    !(await execLocal("ip", ["netns", "list"])).stdout.includes(info.netns) &&
+                    (how === "SIGKILL" || (!fs.existsSync(info.sshDir) && (await execLocal("kill", ["-0", String(info.sshPid)])).code !== 0)),
+                60_000,
+            );
+            expect(gone).toBe(true);
+            expect((await execLocal("pgrep", ["-f", info.dockerDir])).stdout).toBe("");
+        }, 180_000);
+    }
 });
 
 describe("shellcheck", () => {
@@ -194,7 +255,16 @@ describe("shellcheck", () => {
         },
     );
 
-    test.each([...scripts, ...libs, DOCKER_DOUBLE_SCRIPT].map((f) => [path.relative(path.join(__dirname, "..", ".."), f), f]))(
+    const SUPPORT = path.join(__dirname, "..", "support");
+    const supportScripts = [
+        path.join(SUPPORT, "dockerd-session.sh"),
+        path.join(SUPPORT, "images", "rootfs.sh"),
+        path.join(SUPPORT, "images", "postgres", "docker-entrypoint.sh"),
+        ...["docker-entrypoint", "rails", "jobs", "standin-web", "standin-http"].map((f) => path.join(SUPPORT, "images", "app", "rails", "bin", f)),
+        ...["kamal-proxy", "kamal-proxy-http"].map((f) => path.join(SUPPORT, "images", "kamal-proxy", f)),
+    ];
+
+    test.each([...scripts, ...libs, ...supportScripts].map((f) => [path.relative(path.join(__dirname, "..", ".."), f), f]))(
         "%s is shellcheck-clean",
         async (_name, file) => {
             const r = await execLocal(requireTool("shellcheck"), ["--shell=bash", "--severity=style", "--external-sources", file]);

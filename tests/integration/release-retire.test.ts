@@ -1,86 +1,103 @@
 /**
- * jobs-retire.sh's gate, run for real over sshd: before any old worker is stopped, the new
- * container must be running, not restarting, with the restart count and State.StartedAt that
- * jobs-start reported (Docker keeps State.Running true while it restarts a crashed container).
- * The docker test double answers `docker container inspect` / `ps` from a file and records
- * `stop` / `rm`.
+ * jobs-retire.sh's gate, run for real over sshd against a private Docker engine
+ * (tests/support/docker.ts): before any old worker is stopped, the new container must be
+ * running, not restarting, with the restart count and State.StartedAt that jobs-start
+ * reported (Docker keeps State.Running true while it restarts a crashed container). The
+ * containers are real (the app stand-in); the old ones are stopped and removed for real.
+ * (Converted from the retired docker test double by i9, minimally.)
  */
-import * as fs from "fs";
-import * as path from "path";
 import { ScriptParams } from "../../components/remote";
-import { DockerDouble, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost } from "../support/integration";
+import { TestDocker } from "../support/docker";
+import { HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost } from "../support/integration";
 
-jest.setTimeout(30_000);
+jest.setTimeout(90_000);
 
 const RELEASE = "4f2a9c01de";
 const NEW = `shred-day-jobs-${RELEASE}`;
 const OLD = "shred-day-jobs-0b1c2d3e4f";
-const STARTED = "2026-11-29T06:00:01.123456789Z";
 
 let host: RemoteHost;
-let docker: DockerDouble;
+let docker: TestDocker;
+let appImage: string;
 
 beforeAll(async () => {
-    host = await startRemoteHost();
+    host = await startRemoteHost({ postgres: false });
     docker = host.docker;
+    appImage = await docker.image("app");
 }, HARNESS_START_TIMEOUT_MS);
 afterAll(() => host?.stop());
 
-/** The new container's `Running Restarting RestartCount StartedAt` as docker inspect prints it. */
-function newContainer(state: string) {
-    docker.reset();
-    fs.writeFileSync(path.join(docker.dir, "state"), state + "\n");
-    docker.respond(String.raw`
-case "$1" in
-container) cat "$DOCKER_DOUBLE_DIR/state" ;;
-ps) printf '%s\n' "${NEW}|jobs" "${OLD}|jobs" "shred-day-web-x|web" ;;
-esac`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The new worker (a sleeping stand-in, or the given command), the old one and a web container; returns the new one's facts as jobs-start reports them. */
+async function containers(newCommand: string[] = ["sleep", "3600"], restart = "no"): Promise<{ STARTED_AT: string; RESTART_COUNT: number }> {
+    const all = (await docker.ok(["ps", "-aq"])).split("\n").filter(Boolean);
+    if (all.length) await docker.ok(["rm", "-f", ...all]);
+    const run = (name: string, role: string, cmd: string[], policy = "no") =>
+        docker.ok(["run", "--detach", "--name", name, "--restart", policy, "--label", "service=shred-day", "--label", `role=${role}`, appImage, ...cmd]);
+    await run(NEW, "jobs", newCommand, restart);
+    await run(OLD, "jobs", ["sleep", "3600"]);
+    await run("shred-day-web-x", "web", ["sleep", "3600"]);
+    const [started, count] = (await docker.ok(["inspect", "--format", "{{.State.StartedAt}} {{.RestartCount}}", NEW])).split(" ");
+    return { STARTED_AT: started, RESTART_COUNT: Number(count) };
 }
 
 function retire(overrides: ScriptParams = {}): Promise<ScriptRun> {
-    return host.runScript("jobs-retire", { SERVICE: "shred-day", RELEASE, STOP_TIMEOUT: 30, STARTED_AT: STARTED, RESTART_COUNT: 0, ...overrides });
+    return host.runScript("jobs-retire", { SERVICE: "shred-day", RELEASE, STOP_TIMEOUT: 30, STARTED_AT: "2026-11-29T06:00:01.123456789Z", RESTART_COUNT: 0, ...overrides });
 }
 
-const mutating = () => docker.calls().filter((c) => c[0] === "stop" || c[0] === "rm");
+const names = async () => (await docker.ok(["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter(Boolean).sort();
 
 describe("jobs-retire.sh: the docker side of the proof, before anything is stopped", () => {
-    test("the new container as jobs-start saw it: the old worker is stopped with docker stop --timeout and removed (docker test double)", async () => {
-        newContainer(`true false 0 ${STARTED}`);
-        const r = await retire();
+    test("the new container as jobs-start saw it: the old worker is stopped with docker stop -t and removed", async () => {
+        const facts = await containers();
+        const r = await retire(facts);
         expect(r.stderr).toBe("");
         expect(r.code).toBe(0);
-        expect(r.stdout).toContain(`jobs-retire: ${NEW} running=true restarting=false restart_count=0 (at start: 0) started_at=${STARTED} (at start: ${STARTED})`);
-        expect(mutating()).toEqual([["stop", "--timeout", "30", OLD], ["rm", OLD]]);
+        expect(r.stdout).toContain(`jobs-retire: ${NEW} running=true restarting=false restart_count=0 (at start: 0) started_at=${facts.STARTED_AT} (at start: ${facts.STARTED_AT})`);
+        expect(await names()).toEqual([NEW, "shred-day-web-x"]);
     });
 
-    for (const [what, state] of [
-        ["restarting (a crash loop: State.Running stays true)", `true true 3 ${STARTED}`],
-        ["restarted since jobs-start (RestartCount went up)", `true false 1 2026-11-29T06:03:00.5Z`],
-        ["restarted since jobs-start (StartedAt moved, count the same)", `true false 0 2026-11-29T06:03:00.5Z`],
-        ["stopped", `false false 0 ${STARTED}`],
-    ]) {
-        test(`the new container ${what}: nothing is stopped, and the chain stops before the web switch (docker test double)`, async () => {
-            newContainer(state);
-            const r = await retire();
-            expect(r.code).toBe(1);
-            expect(r.stderr).toContain(`the current worker ${NEW} restarted or stopped since jobs-start (a crash loop?), so the previous workers are kept (nothing was stopped) and the web is not switched.`);
-            expect(r.stderr).toContain("--replace on this host's release-jobs-start step");
-            expect(mutating()).toEqual([]);
-        });
-    }
-
-    test("docker output that is not what inspect prints is not trusted and runs nothing (docker test double)", async () => {
-        fs.rmSync("/tmp/i12-retire-pwned", { force: true });
-        newContainer("true false $(touch /tmp/i12-retire-pwned) f[$(touch /tmp/i12-retire-pwned)]");
-        const r = await retire();
+    test("restarting (a crash loop: State.Running stays true): nothing is stopped, and the chain stops before the web switch", async () => {
+        const facts = await containers(["bash", "-c", "sleep 1; exit 1"], "always");
+        // wait until the engine is restarting it
+        let state = "";
+        for (let i = 0; i < 60 && !state.startsWith("true true"); i++) {
+            await sleep(200);
+            state = await docker.ok(["inspect", "--format", "{{.State.Running}} {{.State.Restarting}} {{.RestartCount}}", NEW]);
+        }
+        const r = await retire(facts);
         expect(r.code).toBe(1);
-        expect(fs.existsSync("/tmp/i12-retire-pwned")).toBe(false);
+        expect(r.stderr).toContain(`the current worker ${NEW} restarted or stopped since jobs-start (a crash loop?), so the previous workers are kept (nothing was stopped) and the web is not switched.`);
+        expect(r.stderr).toContain("--replace on this host's release-jobs-start step");
+        expect(await names()).toEqual([NEW, OLD, "shred-day-web-x"].sort());
+    });
+
+    test("restarted since jobs-start (docker restart: StartedAt moved, RestartCount the same) or stopped: nothing is stopped", async () => {
+        const facts = await containers();
+        await docker.ok(["restart", "--time", "1", NEW]);
+        expect(Number(await docker.ok(["inspect", "--format", "{{.RestartCount}}", NEW]))).toBe(0); // a manual restart does not count
+        const r = await retire(facts);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain("restarted or stopped since jobs-start");
+        await docker.ok(["stop", "--time", "1", NEW]);
+        const stopped = await retire(facts);
+        expect(stopped.code).toBe(1);
+        expect(stopped.stdout).toContain(`${NEW} running=false restarting=false`);
+        expect(await names()).toEqual([NEW, OLD, "shred-day-web-x"].sort());
+    });
+
+    test("the new container missing: not found, nothing stopped", async () => {
+        const facts = await containers();
+        await docker.ok(["rm", "-f", NEW]);
+        const r = await retire(facts);
+        expect(r.code).toBe(1);
         expect(r.stderr).toContain("was not found (or docker inspect gave unexpected output)");
-        expect(mutating()).toEqual([]);
+        expect(await names()).toEqual([OLD, "shred-day-web-x"]);
     });
 
     test("refuses unknown start facts (a preview, or a jobs-start that did not report) and bad stop timeouts before calling docker", async () => {
-        newContainer(`true false 0 ${STARTED}`);
+        await containers();
         for (const [over, message] of [
             [{ STARTED_AT: "unknown" }, /STARTED_AT 'unknown' is not docker's State.StartedAt/],
             [{ RESTART_COUNT: "unknown" }, /RESTART_COUNT must be a whole number/],
@@ -90,6 +107,6 @@ describe("jobs-retire.sh: the docker side of the proof, before anything is stopp
             expect(r.code).toBe(1);
             expect(r.stderr).toMatch(message);
         }
-        expect(docker.calls()).toEqual([]);
+        expect(await names()).toEqual([NEW, OLD, "shred-day-web-x"].sort());
     });
 });

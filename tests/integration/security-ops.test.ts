@@ -28,11 +28,11 @@ afterAll(async () => {
 
 function attempt(hostKey: string | undefined): Promise<{ code: number; stderr: string; stdout: string }> {
     const host: Host = { name: "shred-day-web", role: "web", address: "127.0.0.1", port: sshd.port, privateIp: "10.0.0.3", ...(hostKey ? { hostKey } : {}) };
-    const inv: Inventory = { source: "test", user: "root", hosts: [host], postgres: { user: "x", primary: "p", queue: "q", databases: ["p", "q"], container: "c" }, notes: [] };
+    const inv: Inventory = { source: "test", user: sshd.user, hosts: [host], postgres: { user: "x", primary: "p", queue: "q", databases: ["p", "q"], container: "c" }, notes: [] };
     const known = knownHostsFor(inv.hosts);
     const file = path.join(dir, `known_hosts_${Math.random().toString(36).slice(2)}`);
     fs.writeFileSync(file, known.text, { mode: 0o600 });
-    const settings: SshSettings = { user: "root", identity: sshd.keyFile, config: "/dev/null", knownHostsFile: file, options: [], connectTimeoutSeconds: 10 };
+    const settings: SshSettings = { user: sshd.user, identity: sshd.keyFile, config: "/dev/null", knownHostsFile: file, options: [], connectTimeoutSeconds: 10 };
     return runCaptured(requireTool("ssh"), sshArgv(settings, inv, host, "echo reached"), { timeoutMs: 20_000, env: { PATH: process.env.PATH, HOME: dir } });
 }
 

@@ -1,41 +1,74 @@
 /**
- * Issue 11 over a real sshd and PostgreSQL (tests/support/integration.ts): the scripts bound
- * every wait (point 9), never let a value be read as an option (point 8), keep no registry
- * token on the host (point 6) and report the content they pulled (point 10).
+ * Issue 11 over a real sshd (tests/support/integration.ts): the scripts bound every wait
+ * (point 9), never let a value be read as an option (point 8), keep no registry token on the
+ * host (point 6) and report the content they pulled (point 10).
+ *
+ * What is tested here is what the scripts pass to `docker` and how long they wait for it: a
+ * registry that hangs, a tag that moves, a value that looks like an option. No registry is
+ * reachable from the tests and a real engine cannot be made to hang on cue, so `docker` is a
+ * small recording stub on the session's PATH (defined below); the scripts' effects on a real
+ * engine are tested in release-rollout, postgres-scripts and security-postgres.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DockerDouble, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost } from "../support/integration";
+import { DEFAULT_REMOTE_PATH, HARNESS_START_TIMEOUT_MS, ScriptRun, SshServer, startSshd, testScratchDir, testSshAccount } from "../support/integration";
 import { spawnSync } from "child_process";
 import { cloudConfig } from "../../components/cloudConfig";
-import { ScriptParams } from "../../components/remote";
+import { scriptCommand, ScriptParams } from "../../components/remote";
 
 const IMAGE = "ghcr.io/shred-day/shred-day:v2";
 const REGISTRY_PASSWORD = "ghp_SECURITYTEST0123456789";
 
-let host: RemoteHost;
-let docker: DockerDouble;
+/** The recording `docker` stub: each call's argv, one line, fields split by \x1f; `respond "$@"` answers. */
+const STUB = `#!/bin/bash
+{ printf '%s\\x1f' "$@"; printf '\\n'; } >> "$STUB_DIR/calls"
+if [ -f "$STUB_DIR/respond.sh" ]; then . "$STUB_DIR/respond.sh"; respond "$@"; exit $?; fi
+exit 0
+`;
+
+let sshd: SshServer;
 let scratch: string;
+let stubDir: string;
 let fakeBin: string;
 let home: string;
 
+const docker = {
+    get dir() {
+        return stubDir;
+    },
+    calls: (): string[][] => {
+        const f = path.join(stubDir, "calls");
+        if (!fs.existsSync(f)) return [];
+        return fs.readFileSync(f, "utf8").split("\n").filter((l) => l !== "").map((l) => l.split("\x1f").slice(0, -1));
+    },
+    respond: (body: string) => {
+        fs.writeFileSync(path.join(stubDir, "respond.sh"), `respond() {\n${body}\n}\n`, { mode: 0o644 });
+    },
+    reset: () => {
+        for (const f of fs.readdirSync(stubDir)) if (f !== "bin") fs.rmSync(path.join(stubDir, f), { recursive: true, force: true });
+    },
+};
+
 beforeAll(async () => {
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-security-"));
+    // the sessions run as the unprivileged sshd user: its dirs are its own
+    scratch = testScratchDir("security-scripts", { forSessions: true });
+    const { uid, gid } = testSshAccount();
+    stubDir = path.join(scratch, "stub");
     fakeBin = path.join(scratch, "fakebin");
     home = path.join(scratch, "home");
-    fs.mkdirSync(fakeBin);
-    fs.mkdirSync(home);
-    fs.chmodSync(scratch, 0o755);
-    host = await startRemoteHost({
-        env: (dockerEnv) => ({ ...dockerEnv, FAKE_DIR: scratch, HOME: home, TMPDIR: scratch, PATH: `${fakeBin}:${dockerEnv.PATH}` }),
+    for (const d of [stubDir, path.join(stubDir, "bin"), fakeBin, home]) {
+        fs.mkdirSync(d);
+        fs.chownSync(d, uid, gid);
+    }
+    fs.writeFileSync(path.join(stubDir, "bin", "docker"), STUB, { mode: 0o755 });
+    sshd = await startSshd({
+        env: { STUB_DIR: stubDir, FAKE_DIR: scratch, HOME: home, TMPDIR: scratch, PATH: `${path.join(stubDir, "bin")}:${fakeBin}:${DEFAULT_REMOTE_PATH}` },
     });
-    docker = host.docker;
 }, HARNESS_START_TIMEOUT_MS);
 
 afterAll(async () => {
-    await host?.stop();
-    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    await sshd?.stop();
 });
 
 beforeEach(() => {
@@ -44,13 +77,18 @@ beforeEach(() => {
 });
 
 const fake = (name: string, body: string) => fs.writeFileSync(path.join(fakeBin, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
-const run = (name: string, params: ScriptParams, stdin?: string, timeoutMs = 40_000): Promise<ScriptRun> => host.runScript(name, params, { stdin, timeoutMs });
+async function run(name: string, params: ScriptParams, stdin?: string, timeoutMs = 40_000): Promise<ScriptRun> {
+    const command = scriptCommand(name, params);
+    const t0 = Date.now();
+    const r = await sshd.run(command, { stdin, timeoutMs });
+    return { ...r, command, ms: Date.now() - t0 };
+}
 
 /** A docker double holding no image at first; `pull` makes IMAGE present, with a registry digest. */
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 const ID = `sha256:${"cd".repeat(32)}`;
 const REGISTRY_MODEL = `
-D="$DOCKER_DOUBLE_DIR"
+D="$STUB_DIR"
 for last in "$@"; do :; done
 printf '%s %s\\n' "$1" "\${DOCKER_CONFIG:-unset}" >> "$D/docker-config"
 case "$1" in
@@ -87,14 +125,14 @@ describe("bounded waits (point 9)", () => {
 
     test("image-pull: a docker login or pull that hangs fails after its bound, saying what it waited for", async () => {
         docker.respond(REGISTRY_MODEL);
-        fs.writeFileSync(path.join(docker.dir, "pull-hangs"), "");
+        fs.writeFileSync(path.join(docker.dir, "pull-hangs"), "", { mode: 0o644 });
         const pull = await run("image-pull", pullParams({ PULL_TIMEOUT: 2 }), `${REGISTRY_PASSWORD}\n`);
         expect(pull.code).toBe(1);
         expect(pull.stderr).toContain(`gave up waiting for docker pull ${IMAGE} after 2 s`);
 
         docker.reset();
         docker.respond(REGISTRY_MODEL);
-        fs.writeFileSync(path.join(docker.dir, "login-hangs"), "");
+        fs.writeFileSync(path.join(docker.dir, "login-hangs"), "", { mode: 0o644 });
         const login = await run("image-pull", pullParams({ LOGIN_TIMEOUT: 2 }), `${REGISTRY_PASSWORD}\n`);
         expect(login.code).toBe(1);
         expect(login.stderr).toContain("gave up waiting for docker login to ghcr.io after 2 s");
@@ -121,7 +159,7 @@ exit 0`);
     }, 45_000);
 
     test("ops-status: a queue database that does not answer is reported, not waited on for ever", async () => {
-        docker.respondExec(`exec sleep 600`);
+        docker.respond(`[ "$1" = exec ] && exec sleep 600; exit 0`);
         const t0 = Date.now();
         const r = await run("ops-status", { PG_CONTAINER: "shred-day-postgres", DB_USER: "shred_day", QUEUE_DB: "q", MEMINFO: "/dev/null", PSQL_TIMEOUT: 2 });
         expect(Date.now() - t0).toBeLessThan(20_000);

@@ -1,20 +1,23 @@
 /**
- * Shared harness for the integration tests: a real OpenSSH server on 127.0.0.1, a real
- * throwaway PostgreSQL cluster, and a recording test double for the `docker` CLI (no
- * Docker engine runs here).
+ * Shared harness for the integration tests: a real OpenSSH server on 127.0.0.1 whose sessions
+ * talk to a private Docker engine (tests/support/docker.ts, DOCKER_HOST set server-side with
+ * sshd's SetEnv), and a Postgres container in that engine (the test image built from Debian's
+ * packages, published on the host's private IP, 10.0.0.3:5432, like the accessory).
  *
  * Typical use in a test file (each file starts its own servers; jest may run files in
- * parallel, so nothing here uses a fixed port or directory):
+ * parallel, so nothing here uses a fixed port, directory or daemon):
  *
  *     let host: RemoteHost;
- *     beforeAll(async () => { host = await startRemoteHost(); }, HARNESS_START_TIMEOUT_MS);
+ *     beforeAll(async () => { host = await startRemoteHost({ queueDatabase: "q" }); }, HARNESS_START_TIMEOUT_MS);
  *     afterAll(() => host?.stop());
- *     beforeEach(() => host.docker.reset());
  *
  *     const r = await host.runScript("postgres-databases", {...}, { stdin: "secret\n" });
+ *     await host.docker.ok(["ps", "-a"]);  await host.pg.psql("SELECT 1", "q");
  *
- * Tests run as root (CI and the dev machines both do). A missing tool is an error, never
- * a skip: `.ci/run` installs postgresql, openssh-server, shellcheck and cloud-init.
+ * The sshd runs as an unprivileged user (TEST_SSH_USER, `postgres`, which Debian's postgresql
+ * package creates) and accepts only that user: no account of the machine is changed. Its
+ * sessions may use the private dockerd's socket (chowned to that user). The test process itself
+ * runs as root (dockerd, network namespaces). A missing tool is an error, never a skip.
  */
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -22,16 +25,19 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { scriptCommand, ScriptParams } from "../../components/remote";
+import { onCleanup } from "./cleanup";
+import { startDocker, TestDocker, DOCKER_START_TIMEOUT_MS } from "./docker";
+import { POSTGRES_LABELS } from "../../components/postgresAccessory";
 
-/** The password of the `shred_day` superuser role in every TestPostgres cluster. */
+/** The password of the `shred_day` superuser role (POSTGRES_USER) of every test Postgres container. */
 export const TEST_PG_PASSWORD = "TestPassword123";
 /** The role the clusters create for the scripts (a superuser, like the official image's POSTGRES_USER). */
 export const TEST_PG_USER = "shred_day";
-/** Give beforeAll this timeout when it starts a cluster and an sshd (jest's default is 5 s). */
-export const HARNESS_START_TIMEOUT_MS = 60_000;
+/** Give beforeAll this timeout when it starts a remote host (a cold image build takes minutes; jest's default is 5 s). */
+export const HARNESS_START_TIMEOUT_MS = DOCKER_START_TIMEOUT_MS;
 
-/** PATH of a root session on the test sshd (the double's bin dir is put in front of it). */
-export const DEFAULT_REMOTE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** PATH of a session on the test sshd: Debian's /usr/bin/docker (20.10, the daemon's release) before /usr/local/bin (another docker CLI on this machine). */
+export const DEFAULT_REMOTE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:/usr/local/bin";
 
 const POSTGRES_TOOLS = new Set(["psql", "initdb", "pg_ctl", "pg_isready", "createdb", "postgres"]);
 const DEBIAN_PACKAGE: Record<string, string> = {
@@ -166,266 +172,26 @@ function makeTempDir(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), `shred-day-${prefix}-`));
 }
 
-/** Everything started by this process, stopped on exit if a test forgot (or jest was interrupted). */
-const cleanups = new Set<() => void>();
-let exitHookInstalled = false;
-function onExit(fn: () => void): () => void {
-    if (!exitHookInstalled) {
-        exitHookInstalled = true;
-        process.once("exit", () => {
-            for (const f of cleanups) {
-                try {
-                    f();
-                } catch {
-                    /* best effort */
-                }
-            }
-        });
+/**
+ * A scratch dir for a test file, removed at exit and on SIGINT/SIGTERM/SIGHUP too (cleanup.ts),
+ * not only by the file's afterAll. `forSessions`: owned by TEST_SSH_USER, so the scripts run
+ * over the test sshd can write in it.
+ */
+export function testScratchDir(prefix: string, opts: { forSessions?: boolean } = {}): string {
+    const dir = makeTempDir(prefix);
+    onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+    if (opts.forSessions) {
+        const { uid, gid } = testSshAccount();
+        fs.chownSync(dir, uid, gid);
     }
-    cleanups.add(fn);
-    return () => cleanups.delete(fn);
+    return dir;
 }
 
-// ---------------------------------------------------------------------------------------
-// PostgreSQL
-
-export interface TestPostgres {
-    /** TCP port on 127.0.0.1 (scram-sha-256 for every role). */
-    port: number;
-    /** Unix socket directory (trust for every role). */
-    socketDir: string;
-    /** "shred_day", a superuser. */
-    user: string;
-    /** TEST_PG_PASSWORD. */
-    password: string;
-    /** Major version of the local server (15 on Debian bookworm). */
-    major: number;
-    /** Run SQL (one or many statements, sent on stdin) as the bootstrap superuser over the socket; `psql -At` output. Throws on error. */
-    psql(sql: string, db?: string): Promise<string>;
-    /** CREATE DATABASE name OWNER shred_day. */
-    createDatabase(name: string): Promise<void>;
-    /** Stop the server but keep the cluster (for "not ready yet" scenarios); startServer() brings it back on the same port. */
-    stopServer(): Promise<void>;
-    startServer(): Promise<void>;
-    /** Stop the server and delete the cluster. */
-    stop(): Promise<void>;
-}
+/** Everything started by this process is undone on exit, failure and signals (cleanup.ts). */
+const onExit = onCleanup;
 
 function pgIdent(name: string): string {
     return `"${name.replace(/"/g, '""')}"`;
-}
-
-/**
- * A throwaway cluster owned by OS user `postgres`, on a free 127.0.0.1 port, with its own
- * socket dir. pg_hba: `local all all trust`, `host all all 127.0.0.1/32 scram-sha-256`.
- */
-export async function startPostgres(): Promise<TestPostgres> {
-    const runuser = requireTool("runuser");
-    const initdb = requireTool("initdb");
-    const pgCtl = requireTool("pg_ctl");
-    const psqlBin = requireTool("psql");
-    const postgresBin = requireTool("postgres");
-
-    const base = makeTempDir("pg");
-    const dataDir = path.join(base, "data");
-    const socketDir = path.join(base, "sock");
-    const logFile = path.join(base, "server.log");
-    fs.mkdirSync(socketDir);
-    fs.chmodSync(base, 0o755);
-    await execOk("chown", ["-R", "postgres:postgres", base]);
-
-    const asPostgres = (file: string, args: string[]) =>
-        execLocal(runuser, ["-u", "postgres", "--", file, ...args], { cwd: base, env: { PATH: DEFAULT_REMOTE_PATH, LANG: "C" } });
-
-    const init = await asPostgres(initdb, ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
-    if (init.code !== 0) {
-        fs.rmSync(base, { recursive: true, force: true });
-        throw new Error(`initdb failed (${init.code}): ${init.stderr}${init.stdout}`);
-    }
-    fs.writeFileSync(
-        path.join(dataDir, "pg_hba.conf"),
-        ["# test cluster: trust on the socket, passwords over TCP", "local all all trust", "host all all 127.0.0.1/32 scram-sha-256", ""].join("\n"),
-    );
-    const version = (await execOk(postgresBin, ["--version"])).stdout; // "postgres (PostgreSQL) 15.x"
-    const major = Number(/(\d+)(?:\.\d+)?/.exec(version)?.[1] ?? NaN);
-
-    let port = 0;
-    const startServer = async (): Promise<void> => {
-        const options = [
-            `-p ${port}`,
-            `-k ${socketDir}`,
-            "-c listen_addresses=127.0.0.1",
-            "-c fsync=off",
-            "-c synchronous_commit=off",
-            "-c full_page_writes=off",
-            "-c shared_buffers=16MB",
-            "-c max_connections=40",
-        ].join(" ");
-        const r = await asPostgres(pgCtl, ["-D", dataDir, "-l", logFile, "-w", "-t", "60", "-o", options, "start"]);
-        if (r.code !== 0) {
-            const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : "";
-            throw new Error(`pg_ctl start on port ${port} failed (${r.code}): ${r.stderr}${r.stdout}\n${log}`);
-        }
-    };
-    const stopServer = async (): Promise<void> => {
-        await asPostgres(pgCtl, ["-D", dataDir, "-m", "fast", "-w", "-t", "60", "stop"]);
-    };
-
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 5; attempt++) {
-        port = await freePort();
-        try {
-            await startServer();
-            lastError = undefined;
-            break;
-        } catch (err) {
-            lastError = err; // most likely the port was taken meanwhile: try another
-        }
-    }
-    if (lastError) {
-        fs.rmSync(base, { recursive: true, force: true });
-        throw lastError;
-    }
-    const unregister = onExit(() => {
-        spawnSync(runuser, ["-u", "postgres", "--", pgCtl, "-D", dataDir, "-m", "immediate", "stop"], { stdio: "ignore", cwd: base });
-        fs.rmSync(base, { recursive: true, force: true });
-    });
-
-    const psql = async (sql: string, db = "postgres"): Promise<string> => {
-        const r = await execLocal(psqlBin, ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", socketDir, "-p", String(port), "-U", "postgres", "-d", db, "-f", "-"], {
-            stdin: sql,
-            env: { PATH: DEFAULT_REMOTE_PATH, LANG: "C" },
-        });
-        if (r.code !== 0) throw new Error(`psql on ${db} failed (${r.code}): ${r.stderr}\nSQL: ${sql}`);
-        return r.stdout.replace(/\n$/, "");
-    };
-
-    await psql(`CREATE ROLE ${pgIdent(TEST_PG_USER)} WITH LOGIN SUPERUSER PASSWORD '${TEST_PG_PASSWORD}';`);
-
-    let stopped = false;
-    return {
-        port,
-        socketDir,
-        user: TEST_PG_USER,
-        password: TEST_PG_PASSWORD,
-        major,
-        psql,
-        createDatabase: async (name: string) => {
-            await psql(`CREATE DATABASE ${pgIdent(name)} OWNER ${pgIdent(TEST_PG_USER)};`);
-        },
-        stopServer,
-        startServer,
-        stop: async () => {
-            if (stopped) return;
-            stopped = true;
-            await asPostgres(pgCtl, ["-D", dataDir, "-m", "immediate", "-w", "stop"]);
-            fs.rmSync(base, { recursive: true, force: true });
-            unregister();
-        },
-    };
-}
-
-// ---------------------------------------------------------------------------------------
-// docker test double
-
-/**
- * The test double for the absent Docker engine: a fake `docker` on PATH that records every
- * call and forwards `docker exec [...] CONTAINER psql|pg_isready|createdb|... ARGS` to the
- * local PostgreSQL binaries against the TestPostgres (PGHOST = its socket dir unless the
- * command passes -h, PGPORT = its port; only the `-e` variables reach the command, as in a
- * container). Everything else is answered by respond.sh, or prints nothing and exits 0.
- */
-export interface DockerDouble {
-    /** The double's private dir (DOCKER_DOUBLE_DIR): calls.jsonl, respond.sh; responders may keep state files here. */
-    dir: string;
-    /** Dir holding the fake `docker`; put it first on PATH. */
-    binDir: string;
-    /** DOCKER_DOUBLE_DIR, DOCKER_DOUBLE_PGPORT, DOCKER_DOUBLE_PGHOST, DOCKER_DOUBLE_PGBIN and PATH (binDir first): pass to startSshd({ env }). */
-    env: Record<string, string>;
-    /** Every call so far, oldest first, as argv arrays (without the leading "docker"). */
-    calls(): string[][];
-    /**
-     * Answer calls that are not forwarded to Postgres: writes `respond() { BODY }` into
-     * respond.sh. BODY sees the call's argv as "$@" (e.g. `[[ $1 == ps ]] && printf ...`);
-     * its exit status is docker's. Runs with `set +eu`.
-     */
-    respond(bashFunctionBody: string): void;
-    /**
-     * Intercept forwarded `docker exec ... psql|pg_isready|...` calls too: writes
-     * `respond_exec() { BODY }`. BODY may call `forward_exec "$@"` to run the real tool.
-     */
-    respondExec(bashFunctionBody: string): void;
-    /** Forget recorded calls and responders (and any state files in dir). */
-    reset(): void;
-    /** Delete the double's dir. */
-    dispose(): void;
-}
-
-export const DOCKER_DOUBLE_SCRIPT = path.join(__dirname, "docker-double.sh");
-
-export function createDockerDouble(pg?: TestPostgres): DockerDouble {
-    const dir = makeTempDir("docker-double");
-    const binDir = path.join(dir, "bin");
-    fs.mkdirSync(binDir);
-    fs.chmodSync(dir, 0o755);
-    fs.copyFileSync(DOCKER_DOUBLE_SCRIPT, path.join(binDir, "docker"));
-    fs.chmodSync(path.join(binDir, "docker"), 0o755);
-    const log = path.join(dir, "calls.jsonl");
-    const responder = path.join(dir, "respond.sh");
-    fs.writeFileSync(log, "");
-
-    const env: Record<string, string> = {
-        DOCKER_DOUBLE_DIR: dir,
-        DOCKER_DOUBLE_PGBIN: postgresBinDir(),
-        PATH: `${binDir}:${DEFAULT_REMOTE_PATH}`,
-    };
-    if (pg) {
-        env.DOCKER_DOUBLE_PGPORT = String(pg.port);
-        env.DOCKER_DOUBLE_PGHOST = pg.socketDir;
-    }
-
-    let respondBody: string | undefined;
-    let respondExecBody: string | undefined;
-    const writeResponder = () => {
-        const parts: string[] = ["# written by createDockerDouble(); sourced by the fake docker"];
-        if (respondBody !== undefined) parts.push(`respond() {\n${respondBody}\n}`);
-        if (respondExecBody !== undefined) parts.push(`respond_exec() {\n${respondExecBody}\n}`);
-        fs.writeFileSync(responder, parts.join("\n") + "\n");
-    };
-
-    const unregister = onExit(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-    return {
-        dir,
-        binDir,
-        env,
-        calls: () =>
-            fs
-                .readFileSync(log, "utf8")
-                .split("\n")
-                .filter((l) => l.trim() !== "")
-                .map((l) => JSON.parse(l) as string[]),
-        respond: (body) => {
-            respondBody = body;
-            writeResponder();
-        },
-        respondExec: (body) => {
-            respondExecBody = body;
-            writeResponder();
-        },
-        reset: () => {
-            respondBody = undefined;
-            respondExecBody = undefined;
-            for (const entry of fs.readdirSync(dir)) {
-                if (entry !== "bin") fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
-            }
-            fs.writeFileSync(log, "");
-        },
-        dispose: () => {
-            fs.rmSync(dir, { recursive: true, force: true });
-            unregister();
-        },
-    };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -443,17 +209,20 @@ export interface SshRunOptions {
 export interface SshServer {
     host: "127.0.0.1";
     port: number;
-    user: "root";
+    /** The unprivileged user sshd runs as and the only one it accepts (TEST_SSH_USER). */
+    user: string;
     /** Private key the server accepts (authorized_keys). */
     keyFile: string;
     /** known_hosts holding the server's throwaway host key for [127.0.0.1]:port. */
     knownHostsFile: string;
     /** The sshd_config in use. */
     configFile: string;
-    /** The client argv before the command (ssh path excluded): -F /dev/null -p PORT -i KEY -o ... root@127.0.0.1 */
+    /** The client argv before the command (ssh path excluded): -F /dev/null -p PORT -i KEY -o ... USER@127.0.0.1 */
     sshArgs(): string[];
-    /** `ssh ... root@127.0.0.1 -- <command>`: the remote login shell runs `command` exactly as given. */
+    /** `ssh ... USER@127.0.0.1 -- <command>`: the remote login shell runs `command` exactly as given. */
     run(command: string, opts?: SshRunOptions): Promise<ExecResult>;
+    /** Pid of the listening sshd (undefined once stopped). */
+    pid(): number | undefined;
     /** What sshd wrote to stderr so far (-e). */
     serverLog(): string;
     stop(): Promise<void>;
@@ -462,17 +231,43 @@ export interface SshServer {
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
+ * The account the test sshd runs as and logs in: Debian's `postgres` (created by the
+ * postgresql package, shell /bin/bash). Not root, so no account of the machine needs changing
+ * for key logins (a non-root sshd cannot read /etc/shadow's lock flag and can only log in itself).
+ */
+export const TEST_SSH_USER = process.env.SHRED_DAY_TEST_SSH_USER ?? "postgres";
+
+function unprivilegedAccount(user: string): { uid: number; gid: number; home: string } {
+    const r = spawnSync("getent", ["passwd", user], { encoding: "utf8" });
+    const fields = (r.stdout ?? "").trim().split(":");
+    if (r.status !== 0 || fields.length < 7) {
+        throw new Error(`the test sshd runs as the unprivileged user ${user}, which does not exist (Debian's postgresql package creates it; or set SHRED_DAY_TEST_SSH_USER)`);
+    }
+    const uid = Number(fields[2]);
+    if (uid === 0) throw new Error(`the test sshd must not run as root (${user} has uid 0)`);
+    if (!/(bash|\/sh)$/.test(fields[6])) throw new Error(`${user}'s shell is ${fields[6]}: the test sshd's sessions need a real shell`);
+    return { uid, gid: Number(fields[3]), home: fields[5] };
+}
+
+/** uid/gid of TEST_SSH_USER (to chown what its sessions must write). */
+export function testSshAccount(): { uid: number; gid: number } {
+    const a = unprivilegedAccount(TEST_SSH_USER);
+    return { uid: a.uid, gid: a.gid };
+}
+
+/**
  * A real OpenSSH server on a free 127.0.0.1 port: throwaway host and client keys, key auth
  * only, root allowed (prohibit-password), the stock Ubuntu/Debian `AcceptEnv LANG LC_*`, and
- * `SetEnv` for opts.env (PATH defaults to DEFAULT_REMOTE_PATH; a DockerDouble's env puts its
- * bin dir first).
+ * `SetEnv` for opts.env (PATH defaults to DEFAULT_REMOTE_PATH, HOME to a private dir of the
+ * server's). It runs as opts.user (TEST_SSH_USER), never root, and logs in only that user.
  */
-export async function startSshd(opts: { env?: Record<string, string> } = {}): Promise<SshServer> {
+export async function startSshd(opts: { env?: Record<string, string>; user?: string } = {}): Promise<SshServer> {
     const sshd = requireTool("sshd");
     const ssh = requireTool("ssh");
     const keygen = requireTool("ssh-keygen");
 
-    fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // privilege separation dir
+    const user = opts.user ?? TEST_SSH_USER;
+    const account = unprivilegedAccount(user);
 
     const env: Record<string, string> = { PATH: DEFAULT_REMOTE_PATH, ...(opts.env ?? {}) };
     for (const [k, v] of Object.entries(env)) {
@@ -481,6 +276,10 @@ export async function startSshd(opts: { env?: Record<string, string> } = {}): Pr
     }
 
     const dir = makeTempDir("sshd");
+    const home = path.join(dir, "home");
+    fs.mkdirSync(home, { mode: 0o700 });
+    fs.chownSync(home, account.uid, account.gid);
+    if (!("HOME" in env)) env.HOME = home;
     const hostKey = path.join(dir, "ssh_host_ed25519_key");
     const keyFile = path.join(dir, "id_ed25519");
     const authorizedKeys = path.join(dir, "authorized_keys");
@@ -493,6 +292,8 @@ export async function startSshd(opts: { env?: Record<string, string> } = {}): Pr
     ]);
     fs.copyFileSync(`${keyFile}.pub`, authorizedKeys);
     fs.chmodSync(authorizedKeys, 0o600);
+    // sshd runs as `user`: it reads its host key, config and authorized_keys; the client key stays root's
+    for (const f of [dir, hostKey, `${hostKey}.pub`, authorizedKeys]) fs.chownSync(f, account.uid, account.gid);
     const hostPub = fs.readFileSync(`${hostKey}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
 
     let child: ChildProcess | undefined;
@@ -509,7 +310,7 @@ export async function startSshd(opts: { env?: Record<string, string> } = {}): Pr
                 "PidFile none",
                 `AuthorizedKeysFile ${authorizedKeys}`,
                 "StrictModes no", // the key files live under /tmp (world-writable)
-                "PermitRootLogin prohibit-password",
+                "PermitRootLogin no",
                 "PubkeyAuthentication yes",
                 "PasswordAuthentication no",
                 "KbdInteractiveAuthentication no",
@@ -530,7 +331,12 @@ export async function startSshd(opts: { env?: Record<string, string> } = {}): Pr
         new Promise((resolve, reject) => {
             writeConfig();
             log = "";
-            const proc = spawn(sshd, ["-D", "-e", "-f", configFile], { stdio: ["ignore", "ignore", "pipe"] });
+            fs.chownSync(configFile, account.uid, account.gid);
+            // not root: sshd can log in only the user it runs as, and changes no account
+            const proc = spawn("setpriv", [`--reuid=${account.uid}`, `--regid=${account.gid}`, "--init-groups", "--", sshd, "-D", "-e", "-f", configFile], {
+                stdio: ["ignore", "ignore", "pipe"],
+                cwd: dir,
+            });
             child = proc;
             let settled = false;
             const timer = setTimeout(() => {
@@ -604,19 +410,20 @@ export async function startSshd(opts: { env?: Record<string, string> } = {}): Pr
         "KexAlgorithms=curve25519-sha256,curve25519-sha256@libssh.org",
         "-o",
         "LogLevel=ERROR",
-        "root@127.0.0.1",
+        `${user}@127.0.0.1`,
     ];
 
     let stopped = false;
     return {
         host: "127.0.0.1",
         port,
-        user: "root",
+        user,
         keyFile,
         knownHostsFile,
         configFile,
         sshArgs,
         serverLog: () => log,
+        pid: () => (child && child.exitCode === null && child.signalCode === null ? child.pid : undefined),
         run: (command, runOpts = {}) => {
             const args = [...(runOpts.sshOptions ?? []), ...sshArgs(), "--", command];
             return execLocal(ssh, args, { stdin: runOpts.stdin ?? "", timeoutMs: runOpts.timeoutMs ?? 60_000 });
@@ -638,15 +445,101 @@ export async function startSshd(opts: { env?: Record<string, string> } = {}): Pr
 }
 
 // ---------------------------------------------------------------------------------------
-// one remote host: PostgreSQL + docker double + sshd
+// one remote host: a private dockerd with a Postgres container + sshd
 
 /** Solid Queue's tables as Rails' db/queue_schema.rb creates them. */
 export const SOLID_QUEUE_SCHEMA_FILE = path.join(__dirname, "solid_queue_schema.sql");
 
-/** Create `database` on the test cluster and load Solid Queue's tables into it. */
-export async function loadSolidQueueSchema(pg: TestPostgres, database: string): Promise<void> {
+/** The remote host's private IP (web.privateIp in the fixtures): on lo of the dockerd's namespace. */
+export const TEST_PRIVATE_IP = "10.0.0.3";
+/** Name of the Postgres container startRemoteHost runs (the accessory's default name). */
+export const TEST_PG_CONTAINER = "shred-day-postgres";
+
+/** Anything with psql + createDatabase (the Postgres container). */
+export interface SqlTarget {
+    psql(sql: string, db?: string): Promise<string>;
+    createDatabase(name: string): Promise<void>;
+}
+
+/** Create `database` and load Solid Queue's tables into it. */
+export async function loadSolidQueueSchema(pg: SqlTarget, database: string): Promise<void> {
     await pg.createDatabase(database);
     await pg.psql(fs.readFileSync(SOLID_QUEUE_SCHEMA_FILE, "utf8"), database);
+}
+
+/** The Postgres container of a RemoteHost (the postgres:<major> test image, data in an anonymous volume). */
+export interface ContainerPostgres extends SqlTarget {
+    /** Container name (TEST_PG_CONTAINER). */
+    container: string;
+    /** Image reference, e.g. postgres:15. */
+    image: string;
+    /** The superuser the container was initialised with (POSTGRES_USER = TEST_PG_USER). */
+    user: string;
+    password: string;
+    /** Major version of the server (the image's tag). */
+    major: number;
+    /** Published on TEST_PRIVATE_IP:5432 inside the dockerd's namespace. */
+    host: string;
+    /** Run SQL (sent on stdin) as `user` through the container's socket (`docker exec -i ... psql -At`). Throws on error. */
+    psql(sql: string, db?: string): Promise<string>;
+    /** CREATE DATABASE name OWNER user. */
+    createDatabase(name: string): Promise<void>;
+    /** docker stop (the server goes down; the container and its data stay). */
+    stopServer(): Promise<void>;
+    /** docker start, then wait until pg_isready answers on the private IP. */
+    startServer(): Promise<void>;
+}
+
+async function startContainerPostgres(docker: TestDocker, privateIp: string): Promise<ContainerPostgres> {
+    const image = await docker.image("postgres");
+    const major = Number(image.split(":")[1]);
+    await docker.ok([
+        "run", "--detach", "--name", TEST_PG_CONTAINER, "--restart", "unless-stopped",
+        "--publish", `${privateIp}:5432:5432`,
+        // the program's own Postgres container is told apart by these labels, not by its name (issue 10)
+        ...Object.entries(POSTGRES_LABELS).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
+        "--env", `POSTGRES_USER=${TEST_PG_USER}`, "--env", `POSTGRES_PASSWORD=${TEST_PG_PASSWORD}`, "--env", "POSTGRES_DB=postgres",
+        image, "postgres", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=100",
+    ]);
+    const waitReady = async () => {
+        const deadline = Date.now() + 90_000;
+        for (;;) {
+            const r = await docker.run(["exec", TEST_PG_CONTAINER, "pg_isready", "-h", privateIp, "-U", TEST_PG_USER, "-t", "2"], { timeoutMs: 10_000 });
+            if (r.code === 0) return;
+            if (Date.now() > deadline) {
+                const logs = await docker.run(["logs", "--tail", "30", TEST_PG_CONTAINER]);
+                throw new Error(`the Postgres container did not get ready on ${privateIp}:5432 within 90 s: ${r.stdout}${r.stderr}\n${logs.stdout}${logs.stderr}`);
+            }
+            await new Promise((res) => setTimeout(res, 300));
+        }
+    };
+    await waitReady();
+    const psql = async (sql: string, db = "postgres"): Promise<string> => {
+        const r = await docker.run(["exec", "-i", TEST_PG_CONTAINER, "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-U", TEST_PG_USER, "-d", db, "-f", "-"], {
+            stdin: sql,
+        });
+        if (r.code !== 0) throw new Error(`psql on ${db} failed (${r.code}): ${r.stderr}\nSQL: ${sql.slice(0, 2000)}`);
+        return r.stdout.replace(/\n$/, "");
+    };
+    return {
+        container: TEST_PG_CONTAINER,
+        image,
+        user: TEST_PG_USER,
+        password: TEST_PG_PASSWORD,
+        major,
+        host: privateIp,
+        psql,
+        createDatabase: async (name) => {
+            await psql(`CREATE DATABASE ${pgIdent(name)} OWNER ${pgIdent(TEST_PG_USER)};`);
+        },
+        stopServer: async () => {
+            await docker.ok(["stop", "--time", "10", TEST_PG_CONTAINER]);
+        },
+        startServer: async () => {
+            await docker.ok(["start", TEST_PG_CONTAINER]);
+            await waitReady();
+        },
+    };
 }
 
 export interface ScriptRun extends ExecResult {
@@ -656,50 +549,55 @@ export interface ScriptRun extends ExecResult {
     ms: number;
 }
 
-/** A host as the remote scripts see it: sshd on 127.0.0.1, the docker double first on PATH, forwarding to a real PostgreSQL. */
+/** A host as the remote scripts see it: sshd on 127.0.0.1 whose sessions use a private dockerd running a Postgres container. */
 export interface RemoteHost {
-    pg: TestPostgres;
-    docker: DockerDouble;
+    docker: TestDocker;
+    /** The Postgres container (absent with { postgres: false }). */
+    pg: ContainerPostgres;
     ssh: SshServer;
+    /** TEST_PRIVATE_IP: on lo of the dockerd's namespace; Postgres is published there. */
+    privateIp: string;
     /** Run components/scripts/NAME.sh with `params` exactly as remoteStep() builds the command. */
     runScript(name: string, params: ScriptParams, opts?: { stdin?: string; timeoutMs?: number }): Promise<ScriptRun>;
     stop(): Promise<void>;
 }
 
 /**
- * Start one RemoteHost. `env` adds to the remote environment (it gets the double's env and
- * returns what sshd should set); `queueDatabase` creates it with Solid Queue's tables.
+ * Start one RemoteHost. `env` adds to the remote environment (it gets the base env,
+ * DOCKER_HOST and PATH, and returns what sshd should set); `queueDatabase` creates it with Solid
+ * Queue's tables; `postgres: false` runs no Postgres container.
  */
 export async function startRemoteHost(
-    opts: { env?: (dockerEnv: Record<string, string>) => Record<string, string>; queueDatabase?: string } = {},
+    opts: { env?: (baseEnv: Record<string, string>) => Record<string, string>; queueDatabase?: string; postgres?: boolean } = {},
 ): Promise<RemoteHost> {
-    const pg = await startPostgres();
-    const docker = createDockerDouble(pg);
+    const docker = await startDocker({ addresses: [`${TEST_PRIVATE_IP}/32`] });
     let ssh: SshServer | undefined;
+    let pg: ContainerPostgres | undefined;
     try {
-        ssh = await startSshd({ env: opts.env ? opts.env(docker.env) : docker.env });
-        if (opts.queueDatabase) await loadSolidQueueSchema(pg, opts.queueDatabase);
+        if (opts.postgres !== false) pg = await startContainerPostgres(docker, TEST_PRIVATE_IP);
+        const baseEnv = { ...docker.env, PATH: DEFAULT_REMOTE_PATH };
+        ssh = await startSshd({ env: opts.env ? opts.env(baseEnv) : baseEnv });
+        if (opts.queueDatabase && pg) await loadSolidQueueSchema(pg, opts.queueDatabase);
     } catch (e) {
         await ssh?.stop();
-        docker.dispose();
-        await pg.stop();
+        await docker.stop();
         throw e;
     }
     const server = ssh;
     return {
-        pg,
         docker,
+        pg: pg as ContainerPostgres,
         ssh: server,
+        privateIp: TEST_PRIVATE_IP,
         async runScript(name, params, runOpts = {}) {
             const command = scriptCommand(name, params);
             const t0 = Date.now();
-            const r = await server.run(command, { stdin: runOpts.stdin, timeoutMs: runOpts.timeoutMs ?? 25_000 });
+            const r = await server.run(command, { stdin: runOpts.stdin, timeoutMs: runOpts.timeoutMs ?? 60_000 });
             return { ...r, command, ms: Date.now() - t0 };
         },
         async stop() {
             await server.stop();
-            docker.dispose();
-            await pg.stop();
+            await docker.stop();
         },
     };
 }

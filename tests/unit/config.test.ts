@@ -1,5 +1,5 @@
 import { ConfigError, parseConfig, rawFromEngineConfig } from "../../stacks/config";
-import { productionConfig, SECRET_VALUES, HOST_KEYS } from "../support/fixtures";
+import { HOST_KEYS, productionConfig, SECRET_VALUES, shippedConfig } from "../support/fixtures";
 
 type Raw = Record<string, any>;
 
@@ -37,12 +37,10 @@ describe("the production config", () => {
         expect(parseConfig(c).postgres.mountPath).toBe("/var/lib/postgresql");
     });
 
-    test("as committed, its placeholders are refused by name, so nothing is deployed half-configured", () => {
-        const { readStackFile } = require("../../stacks/stackFile");
-        const file = readStackFile("production");
+    test("as shipped, its placeholders are refused by name, so nothing is deployed half-configured", () => {
         const msg = (() => {
             try {
-                parseConfig({ ...file.raw, ...productionSecretsOnly() });
+                parseConfig({ ...shippedConfig(), ...productionSecretsOnly() });
                 return "accepted";
             } catch (e) {
                 return (e as Error).message;
@@ -159,7 +157,10 @@ describe("bad values are refused with the key, the value and the fix", () => {
     });
     test("a postgres image without a pinned major, and no queue database", () => {
         expect(refusal((c) => (c.postgres.image = "postgres:latest"))).toContain(
-            'shred-day:postgres.image = "postgres:latest": must be the official image pinned to a major version, such as postgres:16',
+            'shred-day:postgres.image = "postgres:latest": "latest" moves whenever someone pushes: a release must name fixed bits; use a version tag or a digest, e.g. postgres:16',
+        );
+        expect(refusal((c) => (c.postgres.image = "postgres:bookworm"))).toContain(
+            'shred-day:postgres.image = "postgres:bookworm": its tag must start with the Postgres major version',
         );
         expect(refusal((c) => (c.postgres.databases = ["shred_day_production"]))).toContain("no queue database; add shred_day_production_queue");
     });

@@ -11,13 +11,10 @@ import { hostnamePrefixes, Inventory, inventoryFromConfig, inventoryFromOutputs,
 import { EXPECTED, logsParams, main, OpsIo, remoteExitCode, statusParams } from "../../scripts/ops/main";
 import { linePrefixer, sshArgv, sshError, SshSettings } from "../../scripts/ops/ssh";
 import { assess, explainUnreachable, formatAge, formatBytes, HostResult, parseProbe, processHost, statusExitCode } from "../../scripts/ops/status";
-import { readStackFile } from "../../stacks/stackFile";
-import { HOST_KEYS } from "../support/fixtures";
+import { HOST_KEYS, SHIPPED_STACK_YAML, shippedConfig } from "../support/fixtures";
 
-const production = () => {
-    const f = readStackFile("production");
-    return opsConfigFromRaw(f.raw, f.encrypted);
-};
+/** The shipped stack file's values (tests/support/fixtures.ts), never the user's Pulumi.production.yaml. */
+const production = () => opsConfigFromRaw(shippedConfig(), []);
 
 const OUTPUTS = {
     hosts: {
@@ -147,13 +144,13 @@ describe("inventory", () => {
     });
 
     test("stack file problems name the key", () => {
-        const raw = JSON.parse(JSON.stringify(readStackFile("production").raw));
+        const raw = shippedConfig();
         delete raw.web.name;
         expect(() => opsConfigFromRaw(raw)).toThrow(/shred-day:web.name is missing/);
-        const noQueue = JSON.parse(JSON.stringify(readStackFile("production").raw));
+        const noQueue = shippedConfig();
         noQueue.postgres.databases = ["shred_day_production"];
         expect(() => opsConfigFromRaw(noQueue)).toThrow(/has no _queue database/);
-        const noJobs = JSON.parse(JSON.stringify(readStackFile("production").raw));
+        const noJobs = shippedConfig();
         noJobs.jobs.hosts = [];
         expect(() => opsConfigFromRaw(noJobs)).toThrow(/jobs.hosts is missing or empty/);
     });
@@ -481,7 +478,7 @@ describe("main", () => {
     let dir: string;
     beforeAll(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-ops-unit-"));
-        fs.copyFileSync(path.join(__dirname, "..", "..", "Pulumi.production.yaml"), path.join(dir, "Pulumi.production.yaml"));
+        fs.writeFileSync(path.join(dir, "Pulumi.production.yaml"), SHIPPED_STACK_YAML);
     });
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -512,7 +509,7 @@ describe("main", () => {
     test("setup errors are exit 2: no such stack, a --host of the wrong role", async () => {
         const none = await run(["status", "--stack", "nope", "--no-pulumi"]);
         expect(none.code).toBe(2);
-        expect(none.err).toMatch(/^ops: no stack file .*Pulumi\.nope\.yaml; stacks here: Pulumi\.production\.yaml/);
+        expect(none.err).toMatch(/^ops: no stack file Pulumi\.nope\.yaml in .*: the stacks here are: production \(e\.g\. --stack production\)/);
         const wrong = await run(["logs", "postgres", "--host", "shred-day-jobs-ubuntu", "--no-pulumi"]);
         expect(wrong.code).toBe(2);
         expect(wrong.err).toContain("ops: --host shred-day-jobs-ubuntu is a jobs host; logs postgres runs on web hosts (shred-day-web)");
@@ -549,7 +546,9 @@ describe("main", () => {
         expect(missing.err).toContain("ops: no Pulumi CLI");
         expect(missing.out).toContain("hosts from Pulumi.production.yaml (no Pulumi CLI), ssh user root, key: ssh's default keys (no agent, no --identity)");
         expect((await run(["hosts", "--no-pulumi"], { SSH_AUTH_SOCK: "/tmp/agent.sock" })).out).toContain("key: the SSH agent\n");
-        expect((await run(["hosts", "--no-pulumi", "--identity", "/keys/deploy"])).out).toContain("key: key file /keys/deploy\n");
+        const key = path.join(dir, "deploy-key");
+        fs.writeFileSync(key, "not a real key\n", { mode: 0o600 });
+        expect((await run(["hosts", "--no-pulumi", "--identity", key])).out).toContain(`key: key file ${key}\n`);
         const pulumi = fakePulumi(`echo ran > "${dir}/ran"; exit 1`);
         const offline = await run(["hosts", "--no-pulumi", "--json"], { SHRED_DAY_PULUMI: pulumi });
         expect(offline.code).toBe(0);

@@ -1,28 +1,33 @@
 /**
  * `npm run plan`: the real program on mocks, read back for a reviewer. The plan comes from the
- * program (a config change shows up in it), never prints a secret, and the committed diagram
- * (docs/topology.mmd, and the copy in README.md) is what the plan makes of the production stack file.
+ * program (a config change shows up in it), never prints a secret, writes nothing unless asked,
+ * and refuses bad command lines and bad stack files with a message, not a stack trace. The plan
+ * is made of the stack file as shipped (tests/support/fixtures.ts); only the tests whose name says
+ * so read the user's Pulumi.production.yaml.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { describePublish, Plan, planForConfig, planForStack } from "../../scripts/plan/model";
-import { renderMermaid, renderText } from "../../scripts/plan/render";
-import { dockerRuns, parseScriptCommand, scriptVariables, shellWords } from "../../scripts/plan/shell";
-import { DIAGRAM, DIAGRAM_DOC, README_BEGIN, README_END, readmeWithDiagram } from "../../scripts/plan";
-import { productionConfig, SECRET_VALUES, withJobsHosts } from "../support/fixtures";
+import { describePublish, longestChain, Plan, planForConfig, planForStack } from "../../scripts/plan/model";
+import { renderMermaid, renderText, summaryLine, wrap } from "../../scripts/plan/render";
+import { dockerRuns, parseScriptCommand, scriptSummary, scriptVariables, shellWords } from "../../scripts/plan/shell";
+import { DIAGRAM, DIAGRAM_DOC, main, README_BEGIN, README_END, readmeWithDiagram, USAGE } from "../../scripts/plan";
+import { productionConfig, removeStackDir, SECRET_VALUES, SHIPPED_STACK_YAML, stackDir, withJobsHosts } from "../support/fixtures";
 
 const ROOT = path.resolve(__dirname, "../..");
 
+let dir: string;
 let fromFile: Plan;
 let fromFileText: string;
 let fromFileDiagram: string;
 
 beforeAll(async () => {
-    fromFile = await planForStack("production");
+    dir = stackDir();
+    fromFile = await planForStack("production", dir);
     fromFileText = renderText(fromFile);
     fromFileDiagram = renderMermaid(fromFile);
 });
+afterAll(() => removeStackDir(dir));
 
 function section(text: string, title: string): string {
     const start = text.indexOf(`\n${title}`);
@@ -31,7 +36,7 @@ function section(text: string, title: string): string {
     return text.slice(start + 1, end < 0 ? undefined : end);
 }
 
-describe("the plan of the production stack file", () => {
+describe("the plan of the production stack file as shipped", () => {
     test("warns first about what pulumi up refuses: the CHANGE-ME placeholders and the secrets not set", () => {
         const head = fromFileText.slice(0, fromFileText.indexOf("\nHosts"));
         expect(head).toContain("WARNING: pulumi up will refuse until these are set:");
@@ -154,15 +159,13 @@ describe("the plan comes from the program", () => {
 });
 
 describe("the diagram", () => {
-    test("docs/topology.mmd is what the plan makes of the production stack file (run npm run plan to refresh)", () => {
-        expect(fs.readFileSync(path.join(ROOT, DIAGRAM), "utf8")).toBe(fromFileDiagram);
-    });
-
-    test("docs/review-and-preview.md shows the same diagram between the topology markers", () => {
-        const readme = fs.readFileSync(path.join(ROOT, DIAGRAM_DOC), "utf8");
-        expect(readme).toContain(README_BEGIN);
-        expect(readme).toContain(README_END);
-        expect(readmeWithDiagram(readme, fromFileDiagram)).toBe(readme);
+    test("docs/topology.mmd and the copy in docs/review-and-preview.md are one diagram, the plan's of the shipped stack file or of Pulumi.production.yaml (after npm run plan -- --write)", async () => {
+        const committed = fs.readFileSync(path.join(ROOT, DIAGRAM), "utf8");
+        const doc = fs.readFileSync(path.join(ROOT, DIAGRAM_DOC), "utf8");
+        expect(doc).toContain(README_BEGIN);
+        expect(doc).toContain(README_END);
+        expect(readmeWithDiagram(doc, committed)).toBe(doc);
+        if (committed !== fromFileDiagram) expect(committed).toBe(renderMermaid(await planForStack("production")));
     });
 
     test("it is a Mermaid flowchart: hosts inside the private network, the Internet reaching kamal-proxy, apps reaching Postgres privately", () => {
@@ -203,31 +206,176 @@ docker run --name "$B" img' demo`);
     });
 });
 
-describe("npm run plan", () => {
-    test("runs on a fresh checkout in under 10 s, with no Pulumi CLI, token or network", () => {
+/** Every file under `root` with its content, to prove a run wrote nothing. */
+function snapshot(root: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+            const f = path.join(d, e.name);
+            if (e.isDirectory()) walk(f);
+            else out[path.relative(root, f)] = fs.readFileSync(f, "utf8");
+        }
+    };
+    walk(root);
+    return out;
+}
+
+describe("npm run plan: the command line", () => {
+    let project: string;
+    const DOC = `# Review\n\n${README_BEGIN}\n\`\`\`mermaid\nold\n\`\`\`\n${README_END}\n`;
+    beforeEach(() => {
+        project = stackDir({ production: SHIPPED_STACK_YAML, staging: SHIPPED_STACK_YAML });
+        fs.mkdirSync(path.join(project, "docs"));
+        fs.writeFileSync(path.join(project, DIAGRAM), "old\n");
+        fs.writeFileSync(path.join(project, DIAGRAM_DOC), DOC);
+    });
+    afterEach(() => removeStackDir(project));
+
+    async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+        let out = "";
+        let err = "";
+        const code = await main(argv, { out: (s) => (out += s), err: (s) => (err += s), projectDir: project });
+        return { code, out, err };
+    }
+
+    test("without flags it prints the plan and writes nothing", async () => {
+        const before = snapshot(project);
+        const r = await run([]);
+        expect([r.code, r.err]).toEqual([0, ""]);
+        expect(r.out).toBe(fromFileText);
+        expect(snapshot(project)).toEqual(before);
+        expect((await run(["--no-write"])).out).toBe(fromFileText);
+        expect(snapshot(project)).toEqual(before);
+    });
+
+    test("--write writes the diagram to docs/topology.mmd and between the markers of docs/review-and-preview.md, and says so", async () => {
+        const r = await run(["--write"]);
+        expect(r.code).toBe(0);
+        expect(r.out).toContain(`Wrote the diagram (Mermaid, with this stack's values) to: ${DIAGRAM}, ${DIAGRAM_DOC}`);
+        expect(fs.readFileSync(path.join(project, DIAGRAM), "utf8")).toBe(fromFileDiagram);
+        expect(fs.readFileSync(path.join(project, DIAGRAM_DOC), "utf8")).toBe(readmeWithDiagram(DOC, fromFileDiagram));
+        const other = await run(["--diagram", "out/d.mmd"]);
+        expect(other.out).toContain("to: out/d.mmd");
+        expect(fs.readFileSync(path.join(project, "out/d.mmd"), "utf8")).toBe(fromFileDiagram);
+    });
+
+    test("--help prints the usage; an unknown flag is refused with a guess, not ignored (--stak staging does not plan production)", async () => {
+        const help = await run(["--help"]);
+        expect([help.code, help.out]).toEqual([0, USAGE]);
+        expect(USAGE).toMatch(/--stack NAME[\s\S]*--write[\s\S]*--diagram FILE[\s\S]*--help/);
+        const typo = await run(["--stak", "staging"]);
+        expect(typo.code).toBe(2);
+        expect(typo.out).toBe("");
+        expect(typo.err).toMatch(/^plan: unknown option --stak; did you mean --stack\?\n\nusage: npm run plan/);
+        const positional = await run(["staging"]);
+        expect([positional.code, positional.err.split("\n")[0]]).toEqual([2, "plan: unexpected argument 'staging' (the stack is given with --stack staging)"]);
+        expect((await run(["--write", "--no-write"])).code).toBe(2);
+    });
+
+    test("an unknown stack: the stacks there are, no stack trace", async () => {
+        const r = await run(["--stack", "prod"]);
+        expect(r.code).toBe(1);
+        expect(r.err).toMatch(/^plan: no stack file Pulumi\.prod\.yaml in .*: the stacks here are: production, staging \(e\.g\. --stack production\)/);
+        expect(r.err).not.toMatch(/\n\s+at /);
+    });
+
+    test("a YAML indentation error names the file, the line and the column; no stack trace", async () => {
+        fs.writeFileSync(path.join(project, "Pulumi.production.yaml"), SHIPPED_STACK_YAML.replace("    name: shred-day-web\n", "    name: shred-day-web\n   importId: 1\n"));
+        const r = await run([]);
+        expect(r.code).toBe(1);
+        expect(r.err).toMatch(/^plan: Pulumi\.production\.yaml is not valid YAML at line \d+, column \d+: /);
+        expect(r.err).toContain("check the indentation there");
+        expect(r.err).not.toMatch(/\n\s+at /);
+    });
+
+    test("a config the program refuses gives the refusal with the file, not a plan", async () => {
+        fs.writeFileSync(path.join(project, "Pulumi.production.yaml"), SHIPPED_STACK_YAML.replace("privateIp: 10.0.0.2", "privateIp: 10.0.0.3"));
+        const r = await run([]);
+        expect([r.code, r.out]).toEqual([1, ""]);
+        expect(r.err).toMatch(/^The stack config in Pulumi\.production\.yaml is refused, so there is no plan:\n/);
+        expect(r.err).toMatch(/jobs\.hosts\[0\]\.privateIp = "10\.0\.0\.3": already used by shred-day-web/);
+    });
+
+    test("a config accepted with a note (no _cache database) prints the note before the hosts", async () => {
+        fs.writeFileSync(path.join(project, "Pulumi.production.yaml"), SHIPPED_STACK_YAML.replace("      - shred_day_production_cache\n", ""));
+        const r = await run([]);
+        expect(r.code).toBe(0);
+        const note = r.out.slice(r.out.indexOf("Note (accepted, but check it is what you mean):"), r.out.indexOf("\nHosts"));
+        expect(note).toContain("shred-day:postgres.databases has no _cache database, so the app gets no CACHE_DATABASE_URL");
+    });
+
+    test("a secret written as plain YAML is refused by the plan too, without printing it", async () => {
+        fs.writeFileSync(path.join(project, "Pulumi.production.yaml"), `${SHIPPED_STACK_YAML}  shred-day:postgresPassword: hunter2-hunter2-hunter2\n`);
+        const r = await run([]);
+        expect(r.code).toBe(1);
+        expect(r.err).toContain("shred-day:postgresPassword is written in plain text in the stack file");
+        expect(r.err).not.toContain("hunter2");
+    });
+});
+
+describe("npm run plan on the user's own Pulumi.production.yaml", () => {
+    test("reads Pulumi.production.yaml: runs with no Pulumi CLI, token or network (in under 30 s even beside the other test workers; ~3 s alone), prints the plan of that file and leaves every file as it was", async () => {
+        const watched = ["README.md", DIAGRAM, DIAGRAM_DOC, "Pulumi.production.yaml"];
+        const before = watched.map((f) => fs.readFileSync(path.join(ROOT, f), "utf8"));
         const start = Date.now();
         const env = { ...process.env, PATH: path.dirname(process.execPath), HCLOUD_TOKEN: "", PULUMI_ACCESS_TOKEN: "", PULUMI_CONFIG_PASSPHRASE: "", SSH_AUTH_SOCK: "" };
-        const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "-T", "scripts/plan.ts", "--stack", "production", "--no-write"], {
+        const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "-T", "scripts/plan.ts"], {
             cwd: ROOT,
             env,
             encoding: "utf8",
-            timeout: 30_000,
+            timeout: 45_000,
         });
         const seconds = (Date.now() - start) / 1000;
         expect([r.status, r.stderr]).toEqual([0, ""]);
-        expect(r.stdout).toBe(fromFileText);
-        expect(seconds).toBeLessThan(10);
-    }, 30_000);
+        expect(r.stdout).toBe(renderText(await planForStack("production")));
+        expect(watched.map((f) => fs.readFileSync(path.join(ROOT, f), "utf8"))).toEqual(before);
+        expect(seconds).toBeLessThan(30);
+    }, 60_000);
+});
 
-    test("a config the program refuses gives the refusal, not a plan", () => {
-        const dir = fs.mkdtempSync(path.join(require("os").tmpdir(), "plan-"));
-        const yaml = fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8").replace("privateIp: 10.0.0.2", "privateIp: 10.0.0.3");
-        fs.writeFileSync(path.join(dir, "Pulumi.bad.yaml"), yaml);
-        return planForStack("bad", dir).then(
-            () => {
-                throw new Error("expected a refusal");
-            },
-            (e: Error) => expect(e.message).toMatch(/jobs\.hosts\[0\]\.privateIp = "10\.0\.0\.3": already used by shred-day-web/),
-        );
+describe("the plan's output: a summary, whole step descriptions, set-up apart from the release, one chain length", () => {
+    test("a summary line under the title: hosts, firewall rules, containers, steps, the longest chain", () => {
+        expect(fromFileText.split("\n")[2]).toBe(summaryLine(fromFile));
+        const m = /^Summary: 2 hosts, 6 firewall rules, (\d+) containers, (\d+) steps \((\d+) host and Postgres, (\d+) release\); longest chain (\d+) steps$/.exec(summaryLine(fromFile));
+        expect(m).not.toBeNull();
+        const [containers, steps, host, release, chain] = m!.slice(1).map(Number);
+        expect([containers, steps, host + release, chain]).toEqual([fromFile.containers.length, fromFile.steps.length, steps, fromFile.chain.length]);
+        expect(release).toBe(fromFile.steps.filter((s) => s.name.startsWith("release-")).length);
     });
+
+    test("step descriptions are whole sentences, never cut (no ellipsis, each ends with a period)", () => {
+        const described = fromFile.steps.filter((s) => s.summary !== undefined);
+        expect(described.length).toBeGreaterThan(10);
+        for (const s of described) expect([s.name, /\.$/.test(s.summary!), s.summary!.includes("…")]).toEqual([s.name, true, false]);
+        expect(fromFileText).not.toContain("…");
+        expect(scriptSummary("#!/bin/bash\n# Does a thing: many words here, and a v1.2 version. Then more.\nset -e\n")).toBe("Does a thing: many words here, and a v1.2 version.");
+        expect(scriptSummary("#!/bin/bash\n# Rolls as Kamal does:\n#\n#   1. first\n")).toBe("Rolls as Kamal does.");
+        expect(wrap("aaa bbb ccc", 7)).toEqual(["aaa bbb", "ccc"]);
+    });
+
+    test("host and Postgres steps are listed apart from the release steps", () => {
+        const host = section(fromFileText, "Host and Postgres steps");
+        const release = section(fromFileText, "Release steps");
+        expect(host).toContain("postgres-databases");
+        expect(host).toContain("host-ready-shred-day-web");
+        expect(host).not.toContain("release-");
+        expect(release).toContain("release-migrate");
+        expect(release).not.toMatch(/postgres-|host-ready/);
+        expect(fromFile.steps.filter((s) => s.group === "release").map((s) => s.name).every((n) => n.startsWith("release-"))).toBe(true);
+    });
+
+    test("one chain length: the plan's, the bench's and the README's, the same for 1 and 3 jobs hosts", async () => {
+        const { measure } = await import("../../scripts/bench");
+        const rows = await measure(productionConfig(), [1, 3], 1);
+        expect(rows.map((r) => r.chain.length)).toEqual([fromFile.chain.length, fromFile.chain.length]);
+        expect(fromFile.chain.length).toBe(Math.max(...fromFile.steps.map((s) => s.stage)));
+        expect(longestChain(fromFile.steps)).toEqual(fromFile.chain);
+        expect(fromFileText).toContain(`Longest chain (${fromFile.chain.length} steps): host-ready-shred-day-web -> `);
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        const claims = [...readme.matchAll(/chain of (\d+) steps/g)].map((m) => Number(m[1]));
+        expect(claims.length).toBeGreaterThan(0);
+        for (const n of claims) expect(n).toBe(fromFile.chain.length);
+        const dev = fs.readFileSync(path.join(ROOT, "docs/development.md"), "utf8");
+        for (const m of dev.matchAll(/chain of (\d+) steps/g)) expect(Number(m[1])).toBe(fromFile.chain.length);
+    }, 60_000);
 });

@@ -4,11 +4,10 @@
  * what the engine hands a pack (scripts/plan/policyResources.ts). Each policy passes on the
  * production config and fires on a variant built to break it.
  */
-import type { ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { POLICY_NAMES, policies } from "../../policy/policies";
 import * as rules from "../../policy/rules";
 import { PolicyResourceLike, TYPES, UNKNOWN } from "../../policy/rules";
-import { toPolicyResources, toResourceValidationArgs } from "../../scripts/plan/policyResources";
+import { PackConfig, PackResults, runPolicies, toPolicyResources } from "../../scripts/plan/policyResources";
 import { policyConfigFor } from "../../scripts/policy-config";
 import { productionConfig, SECRET_VALUES, SECRETS, withJobsHosts } from "../support/fixtures";
 import { evaluate } from "../../scripts/evaluate";
@@ -20,37 +19,10 @@ const UNKNOWN_NUMBER = "3eeb2bf0-c639-47a8-9e75-3b44932eb421";
 const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const UNKNOWN_ARRAY = "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2";
 
-type PackConfig = Record<string, Record<string, unknown>>;
-type Results = Record<string, string[]>;
+type Results = PackResults;
 
-/** Run every policy of the pack as the engine would: resource policies per resource, stack policies once. */
-async function runPack(resources: PolicyResourceLike[], config: PackConfig = {}): Promise<Results> {
-    const results: Results = {};
-    for (const p of policies) {
-        const messages: string[] = [];
-        const report: ReportViolation = (message) => void messages.push(message);
-        if ("validateResource" in p) {
-            const validate = (p as ResourceValidationPolicy).validateResource!;
-            for (const r of resources) {
-                for (const v of Array.isArray(validate) ? validate : [validate]) await v(toResourceValidationArgs(r, config[p.name] ?? {}), report);
-            }
-        } else {
-            await (p as StackValidationPolicy).validateStack(
-                {
-                    resources: resources as any,
-                    stackTags: new Map(),
-                    getConfig: <T extends object>() => (config[p.name] ?? {}) as T,
-                    notApplicable: (reason?: string): never => {
-                        throw new Error(reason);
-                    },
-                },
-                report,
-            );
-        }
-        results[p.name] = messages;
-    }
-    return results;
-}
+/** The pack's policies over the resources, as the engine runs them (scripts/plan/policyResources.ts). */
+const runPack = (resources: PolicyResourceLike[], config: PackConfig = {}): Promise<Results> => runPolicies(resources, config);
 
 function fired(results: Results): string[] {
     return Object.entries(results)

@@ -50,7 +50,9 @@ describe("Postgres accessory on the web host", () => {
         const [pg] = e.ofType(CONTAINER);
         expect(pg.deleteBeforeReplace).toBe(true);
         // ...and only after the preflight has refused a major-version mismatch or a port holder.
-        expect(pg.dependsOn).toContain("postgres-preflight");
+        // (production takes Kamal's accessory over: the takeover runs after the preflight, see adoption-postgres.test.ts)
+        expect(pg.dependsOn).toContain("postgres-takeover");
+        expect(e.named("postgres-takeover").dependsOn).toContain("postgres-preflight");
         expect(e.named("postgres-preflight").inputs.create).toContain("PG_MAJOR='16'");
     });
 

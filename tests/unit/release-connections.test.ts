@@ -29,16 +29,20 @@ describe("Postgres connections a release can open (issue 12.8)", () => {
         expect(Number.isNaN(envCount("five", 3))).toBe(true);
     });
 
+    test("20 jobs hosts (the bench) raise it to 1350 (already a multiple of 50)", () => {
+        expect(connectionBudget({ jobsHosts: 20, jobConcurrency: 2, webConcurrency: 2, webThreads: 3, databases: 4 })).toMatchObject({ needed: 1350, setting: 1350 });
+    });
+
     test("the Postgres container gets -c max_connections from the config", async () => {
         const e = await evaluate(withJobsHosts(2));
         const container = e.ofType("docker:index/container:Container")[0];
         expect(container.inputs.command).toEqual(["postgres", "-c", "max_connections=200"]);
     });
 
-    test("a config needing more than 500 connections is refused, with the numbers", () => {
+    test("a config needing more than 2000 connections is refused, with the numbers", () => {
         const c = withJobsHosts(5);
         c.jobs.concurrency = 16;
-        expect(() => parseConfig(c)).toThrow(/needs 2320 Postgres connections \(web: .* reserved = 2320\), which would need max_connections above 500/);
+        expect(() => parseConfig(c)).toThrow(/needs 2320 Postgres connections \(web: .* reserved = 2320\), which would need max_connections above 2000/);
     });
 
     test("a non-numeric WEB_CONCURRENCY or RAILS_MAX_THREADS is refused naming the key", () => {

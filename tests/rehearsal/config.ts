@@ -1,0 +1,29 @@
+/**
+ * The rehearsal's stack config: the production stack file (through the test fixtures), two jobs
+ * hosts, the test secrets, the lab operator's key as shred-day:sshPrivateKey, and the images the
+ * lab hosts have (tests/support's stand-ins, tagged as the config names them).
+ */
+import * as fs from "fs";
+import { withJobsHosts } from "../support/fixtures";
+
+export const APP_REPOSITORY = "ghcr.io/shred-day/shred-day";
+/** Postgres from Debian's postgresql-15 (tests/support/images/postgres). */
+export const POSTGRES_IMAGE = "postgres:15";
+export const PROXY_IMAGE = "basecamp/kamal-proxy:v0.9.0";
+
+export type Raw = Record<string, any>;
+
+/** The rehearsal config for app image tag `tag`; `operatorKeyFile` is the lab's client key. */
+export function rehearsalConfig(opts: { tag: string; operatorKeyFile?: string; concurrency?: number }): Raw {
+    const c = withJobsHosts(2);
+    c.app.image = `${APP_REPOSITORY}:${opts.tag}`;
+    c.app.proxyImage = PROXY_IMAGE;
+    c.postgres.image = POSTGRES_IMAGE;
+    // The stand-in's heartbeat (Solid Queue's process_heartbeat_interval, 60 s by default) every 5 s: the proof
+    // waits for one heartbeat, so each release in the rehearsal takes ~10 s there instead of ~65 s.
+    c.app.env = { ...c.app.env, STANDIN_HEARTBEAT_SECONDS: "5" };
+    if (opts.concurrency !== undefined) c.jobs.concurrency = opts.concurrency;
+    if (opts.operatorKeyFile) c.sshPrivateKey = fs.readFileSync(opts.operatorKeyFile, "utf8");
+    else delete c.sshPrivateKey;
+    return c;
+}

@@ -73,6 +73,8 @@ set -euo pipefail
 : "${MAX_CLOCK_OFFSET_SECONDS:=30}"
 : "${TIMEOUT_SECONDS:=360}"
 : "${INTERVAL_SECONDS:=5}"
+# Each poll (docker ps, psql) is bounded too (issue 11 point 9, i11): a hung one must not stretch TIMEOUT_SECONDS.
+: "${POLL_TIMEOUT:=30}"
 
 usage_error() {
     printf 'jobs-proof: %s\n' "$@" >&2
@@ -120,14 +122,14 @@ web_notes=()
 read_web_containers() {
     local ids id info hn running role
     web_replaced=() web_other=() web_notes=()
-    ids=$(docker ps -a --no-trunc --format '{{.ID}}') || return 1
+    ids=$(bounded "$POLL_TIMEOUT" "docker ps on the web host" docker ps -a --no-trunc --format '{{.ID}}') || return 1
     while IFS= read -r id; do
         [[ -n $id ]] || continue
         if [[ ! $id =~ ^[0-9a-f]{12,64}$ ]]; then
             web_notes+=("docker ps printed a line that is not a container id; ignored")
             continue
         fi
-        info=$(docker container inspect --format '{{.Config.Hostname}} {{.State.Running}} {{index .Config.Labels "role"}}' "$id" 2>/dev/null) || continue
+        info=$(bounded "$POLL_TIMEOUT" "docker inspect of ${id:0:12}" docker container inspect --format '{{.Config.Hostname}} {{.State.Running}} {{index .Config.Labels "role"}}' "$id" 2>/dev/null) || continue
         read -r hn running role <<<"$info" || true
         if [[ ! $hn =~ $HOSTNAME_RE ]]; then
             web_notes+=("container ${id:0:12} has a hostname that is not a valid hostname; not checked")
@@ -238,9 +240,12 @@ SELECT concat_ws(' ', 'dispatchers', coalesce(sum(d.dispatchers) FILTER (WHERE d
   FROM decided d;
 SQL
 
+# @include lib/bounded.sh
+check_seconds POLL_TIMEOUT
+
 query() {
     local IFS=' '
-    docker exec -i "$CONTAINER" \
+    bounded "$POLL_TIMEOUT" "the proof query (psql in $CONTAINER)" docker exec -i "$CONTAINER" \
         psql -X -q -At -v ON_ERROR_STOP=1 -U "$DB_USER" -d "$QUEUE_DB" \
         -v live_seconds="$LIVE_SECONDS" -v heartbeat_seconds="$HEARTBEAT_SECONDS" -v max_offset="$MAX_CLOCK_OFFSET_SECONDS" \
         -v concurrency="$JOB_CONCURRENCY" -v hosts="${sql_hosts[*]}" \

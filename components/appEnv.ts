@@ -35,9 +35,19 @@ export function roleEnv(role: Role, input: AppEnvInput, concurrency: number): Re
     return Object.fromEntries(Object.keys(env).sort().map((k) => [k, env[k]]));
 }
 
-/** `NAME=value` lines for `docker run --env-file` (which takes values literally, one line each). */
-export function envFileText(env: Record<string, string>): string {
-    return Object.entries(env)
+/** The names in a role's env whose values are secret: `appSecrets` and the database URLs. */
+export function secretEnvNames(input: AppEnvInput): string[] {
+    return [...new Set([...Object.keys(input.secrets), ...Object.keys(input.databaseUrls)])].sort();
+}
+
+/**
+ * `NAME=value` lines for `docker run --env-file` (which takes values literally, one line each).
+ * With `secretNames`, a first comment line `# secret: NAME ...` says which values are secret
+ * (docker skips comment lines); lib/redact.sh hides those values in any output it shows.
+ */
+export function envFileText(env: Record<string, string>, secretNames: string[] = []): string {
+    const header = secretNames.length === 0 ? "" : `# secret: ${secretNames.join(" ")}\n`;
+    return header + Object.entries(env)
         .map(([name, value]) => {
             if (/[\r\n]/.test(value)) {
                 throw new Error(`${name}: an env-file value must be one line (docker --env-file cannot carry newlines)`);

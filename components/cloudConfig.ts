@@ -9,13 +9,24 @@ export const ENV_DIR = "/etc/shred-day";
  * - net.ipv4.ip_nonlocal_bind=1, so a container published on the private IP starts at
  *   boot even before the private interface is up (restart policies do not retry that);
  * - a root-only directory for env files;
- * - SSH by key only.
+ * - SSH by key only;
+ * - the SSH host key the program made for this server (issue 11 point 2): the image's own keys
+ *   are deleted and no other type generated, so the server answers with exactly the key the program
+ *   pins. The text holds the private key: it is a secret (the servers pass it as such).
  */
-export function cloudConfig(): string {
+export function cloudConfig(hostKey?: { privateKey: string; publicKey: string }): string {
     const doc = {
         package_update: true,
         packages: ["docker.io"],
         ssh_pwauth: false,
+        ...(hostKey === undefined
+            ? {}
+            : {
+                  ssh_deletekeys: true,
+                  // ed25519 only: the one given below is kept (cloud-init generates a type only when its file is missing)
+                  ssh_genkeytypes: ["ed25519"],
+                  ssh_keys: { ed25519_private: hostKey.privateKey.endsWith("\n") ? hostKey.privateKey : `${hostKey.privateKey}\n`, ed25519_public: hostKey.publicKey },
+              }),
         write_files: [
             {
                 path: "/etc/sysctl.d/60-shred-day.conf",

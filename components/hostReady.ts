@@ -9,8 +9,8 @@ import { connectionTo, remoteStep, SshAccess } from "./remote";
  */
 export function hostReady(
     name: string,
-    args: { publicIp: pulumi.Input<string>; ssh: SshAccess; dependsOn: pulumi.Resource[] },
+    args: { publicIp: pulumi.Input<string>; ssh: SshAccess; hostKey: pulumi.Input<string>; dependsOn: pulumi.Resource[] },
     parent: pulumi.Resource,
 ) {
-    return remoteStep(`host-ready-${name}`, { connection: connectionTo(args.publicIp, args.ssh), script: "host-ready", params: {} }, { parent, dependsOn: args.dependsOn });
+    return remoteStep(`host-ready-${name}`, { connection: connectionTo(args.publicIp, args.ssh, args.hostKey), script: "host-ready", params: {} }, { parent, dependsOn: args.dependsOn });
 }

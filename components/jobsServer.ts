@@ -2,6 +2,7 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { adoptedOptions, serverNetworkImportId } from "./adoption";
 import { cloudConfig } from "./cloudConfig";
+import { newHostKey, publicKeyOnly } from "./hostKeys";
 
 export interface JobsServerArgs {
     name: string;
@@ -24,6 +25,8 @@ export interface JobsServerArgs {
      */
     firewallId?: pulumi.Input<number>;
     labels: Record<string, string>;
+    /** An adopted server's public SSH host key (shred-day:jobs.hosts[].hostKey); a new server gets one made by the program. */
+    hostKey?: string;
 }
 
 /**
@@ -39,11 +42,16 @@ export class JobsServer extends pulumi.ComponentResource {
     readonly publicIp: pulumi.Output<string>;
     readonly privateIp: string;
     readonly serverId: pulumi.Output<number>;
+    /** Its public SSH host key, `ssh-ed25519 AAAA...`. */
+    readonly hostKey: pulumi.Output<string>;
 
     constructor(name: string, args: JobsServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("shred-day:hosts:JobsServer", name, {}, opts);
         this.privateIp = args.privateIp;
         const labels = { ...args.labels, role: "jobs" };
+        if (args.importId !== undefined && args.hostKey === undefined) throw new Error(`jobs server ${args.name}: an adopted server needs its public host key (shred-day:jobs.hosts[].hostKey)`);
+        const generated = args.importId !== undefined ? undefined : newHostKey(name, this);
+        this.hostKey = generated?.publicKey ?? pulumi.output(publicKeyOnly(args.hostKey!));
         if (args.importId !== undefined) {
             this.server = new hcloud.Server(
                 `${name}-server`,
@@ -61,7 +69,7 @@ export class JobsServer extends pulumi.ComponentResource {
                     location: args.location,
                     sshKeys: args.sshKeyNames,
                     labels,
-                    userData: cloudConfig(),
+                    userData: pulumi.secret(pulumi.all([generated!.privateKey, generated!.publicKey]).apply(([privateKey, publicKey]) => cloudConfig({ privateKey, publicKey }))),
                     ...(args.firewallId === undefined ? {} : { firewallIds: [args.firewallId] }),
                     publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
                     // aliasIps: [] or the attachment is redone on every update.

@@ -1,21 +1,26 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as crypto from "crypto";
-import { connectionTo, remoteStep, SshAccess } from "./remote";
+import { appRolePassword } from "./appRole";
+import { ENV_DIR } from "./cloudConfig";
+import { connectionTo, dockerSshOpts, remoteStep, SshAccess, SshClientFiles } from "./remote";
 
 export interface PostgresAccessoryArgs {
     /** The web host's public address (for SSH) and private address (the only one Postgres listens on). */
     hostPublicIp: pulumi.Input<string>;
     privateIp: string;
     ssh: SshAccess;
-    /** Path of the SSH key file for the local `ssh` that @pulumi/docker runs; undefined uses the agent. */
-    sshKeyFile?: pulumi.Input<string>;
+    /** The web host's public SSH host key: remote steps and the Docker provider check it. */
+    hostKey: pulumi.Input<string>;
+    /** The key file (none: the agent) and known_hosts for the local `ssh` that @pulumi/docker runs. */
+    sshClient: pulumi.Input<SshClientFiles>;
     image: string;
     major: number;
     dataDir: string;
     /** /var/lib/postgresql/data before 18, /var/lib/postgresql from 18. */
     mountPath: string;
     user: string;
+    /** The app's own role (no superuser rights): owns the databases, used in the URLs. */
+    appUser: string;
     databases: string[];
     roles: { primary: string; queue: string; cache?: string; cable?: string };
     password: pulumi.Output<string>;
@@ -49,6 +54,9 @@ export const DUMP_DIR = "/var/backups/shred-day";
 /** Seconds Postgres gets to shut down cleanly on SIGTERM. */
 export const STOP_TIMEOUT_SECONDS = 120;
 export const POSTGRES_PORT = 5432;
+/** The superuser's password on the host, root-only, for POSTGRES_PASSWORD_FILE (never in the container's env). */
+export const PASSWORD_FILE = `${ENV_DIR}/postgres-password`;
+export const PASSWORD_FILE_IN_CONTAINER = "/run/secrets/postgres-password";
 /** How long the readiness step waits for Postgres before failing `pulumi up`. */
 export const READY_TIMEOUT_SECONDS = 180;
 
@@ -67,7 +75,7 @@ export interface PostgresContainerSpec {
     name: string;
     image: string;
     ports: docker.types.input.ContainerPort[];
-    volumes: { hostPath: string; containerPath: string }[];
+    volumes: { hostPath: string; containerPath: string; readOnly?: boolean }[];
     labels: Record<string, string>;
     networks: { name: string; aliases: string[] }[];
     /** `postgres -c max_connections=N` when set. */
@@ -82,7 +90,11 @@ export function postgresContainerSpec(
         name: POSTGRES_CONTAINER,
         image: args.image,
         ports: postgresPorts(args.privateIp),
-        volumes: [{ hostPath: args.dataDir, containerPath: args.mountPath }],
+        volumes: [
+            { hostPath: args.dataDir, containerPath: args.mountPath },
+            // the superuser's password, root-only on the host, for POSTGRES_PASSWORD_FILE (issue 11 point 6)
+            { hostPath: PASSWORD_FILE, containerPath: PASSWORD_FILE_IN_CONTAINER, readOnly: true },
+        ],
         labels: POSTGRES_LABELS,
         // Kamal's web container reaches the accessory by its name on the kamal network: ours takes it over as an alias.
         networks: args.adoptFrom === undefined ? [] : [{ name: KAMAL_NETWORK, aliases: [args.adoptFrom] }],
@@ -117,8 +129,9 @@ export class PostgresAccessory extends pulumi.ComponentResource {
         super("shred-day:data:PostgresAccessory", name, {}, opts);
         this.host = args.privateIp;
         this.port = POSTGRES_PORT;
-        const connection = connectionTo(args.hostPublicIp, args.ssh);
-        const url = (db: string) => args.password.apply((p) => databaseUrl(args.user, p, args.privateIp, db));
+        const connection = connectionTo(args.hostPublicIp, args.ssh, args.hostKey);
+        // The app connects as its own role, never as the superuser (issue 11 point 7).
+        const url = (db: string) => args.password.apply((p) => databaseUrl(args.appUser, appRolePassword(p), args.privateIp, db));
         const urls: Record<string, pulumi.Output<string>> = {
             DATABASE_URL: url(args.roles.primary),
             QUEUE_DATABASE_URL: url(args.roles.queue),
@@ -149,9 +162,8 @@ export class PostgresAccessory extends pulumi.ComponentResource {
                 // Do not dial the host when the provider is configured: `pulumi preview` in a pull
                 // request runs where port 22 is closed (admin CIDRs only). `up` connects when it acts.
                 disableDockerDaemonCheck: true,
-                sshOpts: pulumi
-                    .output(args.sshKeyFile)
-                    .apply((file) => [...(file ? ["-i", file] : []), "-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=30"]),
+                // Only the stack's host key for the web host is trusted (issue 11 point 2).
+                sshOpts: pulumi.output(args.sshClient).apply(dockerSshOpts),
             },
             { parent: this, dependsOn: args.dependsOn },
         );
@@ -166,13 +178,10 @@ export class PostgresAccessory extends pulumi.ComponentResource {
 
         const spec = postgresContainerSpec(args);
         // POSTGRES_* act only on an empty data dir (first init); an existing cluster keeps its own.
-        const envs = pulumi.secret(
-            pulumi.interpolate`${args.password}`.apply((password) => [`POSTGRES_USER=${args.user}`, `POSTGRES_PASSWORD=${password}`, `POSTGRES_DB=${args.roles.primary}`]),
-        );
+        // The password comes from a root-only file (issue 11 point 6): `docker inspect` never shows it.
+        const envs = [`POSTGRES_USER=${args.user}`, `POSTGRES_PASSWORD_FILE=${PASSWORD_FILE_IN_CONTAINER}`, `POSTGRES_DB=${args.roles.primary}`];
         // Everything the container is made of: a change creates it anew, so the checks run again first.
-        // The env (the password) counts too, as a digest (still secret in the state): never the value itself.
-        const envsDigest = pulumi.secret(envs.apply((e) => crypto.createHash("sha256").update(e.join("\n")).digest("hex")));
-        const containerTriggers = [JSON.stringify(spec), image.imageId, envsDigest];
+        const containerTriggers = [JSON.stringify(spec), image.imageId, JSON.stringify(envs)];
 
         const preflight = remoteStep(
             `${name}-preflight`,
@@ -215,6 +224,12 @@ export class PostgresAccessory extends pulumi.ComponentResource {
                       { parent: this, dependsOn: [preflight] },
                   );
 
+        const passwordFile = remoteStep(
+            `${name}-password-file`,
+            { connection, script: "postgres-password-file", params: { FILE: PASSWORD_FILE }, stdin: args.password.apply((p) => `${p}\n`) },
+            { parent: this, dependsOn: [preflight] },
+        );
+
         this.container = new docker.Container(
             `${name}-container`,
             {
@@ -243,7 +258,7 @@ export class PostgresAccessory extends pulumi.ComponentResource {
             },
             // A fixed name and port cannot be held by two containers: the old one goes first.
             // Created only after the preflight and (adoptFrom) the takeover have stopped the old accessory.
-            { parent: this, provider, dependsOn: [takeover ?? preflight], deleteBeforeReplace: true },
+            { parent: this, provider, dependsOn: [takeover ?? preflight, passwordFile], deleteBeforeReplace: true },
         );
 
         const waitReady = remoteStep(
@@ -263,8 +278,9 @@ export class PostgresAccessory extends pulumi.ComponentResource {
             {
                 connection,
                 script: "postgres-databases",
-                params: { CONTAINER: POSTGRES_CONTAINER, PRIVATE_IP: args.privateIp, DB_USER: args.user, DATABASES: args.databases.join(" ") },
-                stdin: args.password.apply((p) => `${p}\n`),
+                params: { CONTAINER: POSTGRES_CONTAINER, PRIVATE_IP: args.privateIp, DB_USER: args.user, APP_USER: args.appUser, DATABASES: args.databases.join(" ") },
+                // The superuser's password, then the app role's.
+                stdin: args.password.apply((p) => `${p}\n${appRolePassword(p)}\n`),
                 triggers: [this.container.id],
             },
             { parent: this, dependsOn: [waitReady] },

@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { AppEnvInput, envFileText, releaseId, Role, roleEnv } from "./appEnv";
+import { AppEnvInput, envFileText, releaseId, Role, roleEnv, secretEnvNames } from "./appEnv";
+import { agreedContent, runReference } from "./imageContent";
 import { ENV_DIR } from "./cloudConfig";
 import { connectionTo, remoteStep, SshAccess } from "./remote";
 
@@ -9,6 +10,8 @@ export interface ReleaseHost {
     name: string;
     publicIp: pulumi.Input<string>;
     privateIp: string;
+    /** Its public SSH host key: every connection to it checks it. */
+    hostKey: pulumi.Input<string>;
     /** The host's `host-ready` step (cloud-init done, Docker up). */
     ready: pulumi.Resource;
 }
@@ -122,18 +125,16 @@ export class Release extends pulumi.ComponentResource {
     constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("shred-day:release:Release", name, {}, opts);
         const step = (stepName: string, host: ReleaseHost, stepArgs: Omit<Parameters<typeof remoteStep>[1], "connection">, dependsOn: pulumi.Resource[]) =>
-            remoteStep(`${name}-${stepName}`, { connection: connectionTo(host.publicIp, args.ssh), ...stepArgs }, { parent: this, dependsOn });
+            remoteStep(`${name}-${stepName}`, { connection: connectionTo(host.publicIp, args.ssh, host.hostKey), ...stepArgs }, { parent: this, dependsOn });
 
         // Each role's env file (secret) and the release id made from it (not secret: a short one-way digest).
         const envInput = (role: Role) =>
             pulumi
                 .all([args.appSecrets, args.databaseUrls])
                 .apply(([secrets, databaseUrls]): AppEnvInput => ({ clear: args.clearEnv[role], secrets, databaseUrls, dbHost: args.dbHost }));
-        const envText = (role: Role) => pulumi.secret(envInput(role).apply((input) => envFileText(roleEnv(role, input, args.concurrency))));
+        const envText = (role: Role) => pulumi.secret(envInput(role).apply((input) => envFileText(roleEnv(role, input, args.concurrency), secretEnvNames(input))));
         const webEnv = envText("web");
         const jobsEnv = envText("jobs");
-        this.webRelease = pulumi.unsecret(webEnv.apply((text) => releaseId(args.image, text)));
-        this.jobsRelease = pulumi.unsecret(jobsEnv.apply((text) => releaseId(args.image, text)));
 
         const registry = args.registry ?? { server: "", username: "" };
         const prepare = (host: ReleaseHost, role: Role) => {
@@ -160,6 +161,17 @@ export class Release extends pulumi.ComponentResource {
         const web = prepare(args.web, "web");
         const jobs = args.jobs.map((host) => ({ host, ...prepare(host, "jobs") }));
 
+        // The image content every host pulled (issue 11 point 10): containers run by it, the
+        // release ids are made from it, and hosts that disagree stop the release here.
+        const pulled = [{ host: args.web.name, pull: web.pull }, ...jobs.map((j) => ({ host: j.host.name, pull: j.pull }))];
+        const image = pulumi.unsecret(
+            pulumi
+                .all(pulled.map((p) => p.pull.stdout))
+                .apply((outs) => runReference(args.image, agreedContent(args.image, outs.map((stdout, i) => ({ host: pulled[i].host, stdout }))))),
+        );
+        this.webRelease = pulumi.unsecret(pulumi.all([image, webEnv]).apply(([content, text]) => releaseId(content, text)));
+        this.jobsRelease = pulumi.unsecret(pulumi.all([image, jobsEnv]).apply(([content, text]) => releaseId(content, text)));
+
         // 2. Migrations, once, before anything new runs, then a check that Solid Queue's tables
         //    are in the queue database. On failure the old containers keep running.
         const migrate = step(
@@ -168,7 +180,7 @@ export class Release extends pulumi.ComponentResource {
             {
                 script: "db-prepare",
                 params: {
-                    IMAGE: args.image,
+                    IMAGE: image,
                     ENV_FILE: envFilePath("web"),
                     PG_CONTAINER: args.postgres.container,
                     DB_USER: args.postgres.user,
@@ -188,7 +200,7 @@ export class Release extends pulumi.ComponentResource {
                     script: "jobs-start",
                     params: {
                         SERVICE,
-                        IMAGE: args.image,
+                        IMAGE: image,
                         ENV_FILE: envFilePath("jobs"),
                         RELEASE: this.jobsRelease,
                         CONTAINER_HOSTNAME: hostnames[i],
@@ -252,7 +264,7 @@ export class Release extends pulumi.ComponentResource {
                 script: "web-rollout",
                 params: {
                     SERVICE,
-                    IMAGE: args.image,
+                    IMAGE: image,
                     ENV_FILE: envFilePath("web"),
                     RELEASE: this.webRelease,
                     APP_HOST: args.appHost,

@@ -69,12 +69,15 @@ export interface SshAccess {
 
 /**
  * Connection settings for a remote command. The first SSH to a new server races its boot,
- * so dial errors are retried for a long while (about 10 minutes).
+ * so dial errors are retried for a long while (about 10 minutes). `hostKey` is the host's
+ * public SSH host key (components/hostKeys.ts): the connection is refused when the host
+ * answers with another one, so no secret on stdin reaches whoever else holds the address.
  */
-export function connectionTo(host: pulumi.Input<string>, ssh: SshAccess): command.types.input.remote.ConnectionArgs {
+export function connectionTo(host: pulumi.Input<string>, ssh: SshAccess, hostKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
     return {
         host,
         user: ssh.user,
+        hostKey,
         ...(ssh.privateKey === undefined ? {} : { privateKey: ssh.privateKey }),
         dialErrorLimit: 60,
         perDialTimeout: 10,
@@ -91,11 +94,35 @@ export interface RemoteStepArgs {
     stdin?: pulumi.Input<string>;
     /** A change here replaces the step (runs it again from scratch). */
     triggers?: pulumi.Input<any[]>;
+    /**
+     * How long Pulumi lets the step run before it gives up (`customTimeouts`), as Pulumi's
+     * duration text ("20m"). Every script bounds its own waits below this; this bound is the
+     * last line of defence, so a hung SSH session cannot hold `pulumi up` and its stack lock.
+     */
+    timeout?: string;
 }
+
+/** The default `customTimeouts` of a remote step: above every wait a script bounds itself. */
+export const STEP_TIMEOUT = "20m";
+
+/**
+ * What every remote command keeps secret in the state: its stdout and stderr may quote
+ * what a container printed (an app echoing its env, a registry's answer), so they are
+ * encrypted like any secret, whatever the script tries to redact.
+ */
+export const SECRET_OUTPUTS = ["stdout", "stderr"];
+
+/**
+ * What reaches the Pulumi log while a step runs: stderr only. The scripts print failures,
+ * warnings and redacted app output there; progress chatter stays on stdout, which is kept
+ * (encrypted) in the state only.
+ */
+export const STEP_LOGGING = "stderr" as const;
 
 /**
  * A remote command that runs one script. Never uses SSH `environment` (stock sshd refuses
- * it), keeps stdout out of the next run's environment, and marks stdin secret.
+ * it), keeps stdout out of the next run's environment, marks stdin, stdout and stderr
+ * secret, logs stderr only, and is bounded in time (customTimeouts).
  */
 export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
     return new command.remote.Command(
@@ -106,22 +133,99 @@ export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.Cust
             ...(args.stdin === undefined ? {} : { stdin: pulumi.secret(args.stdin) }),
             ...(args.triggers === undefined ? {} : { triggers: args.triggers }),
             addPreviousOutputInEnv: false,
-            logging: "stdoutAndStderr",
+            logging: STEP_LOGGING,
         },
-        opts,
+        {
+            ...opts,
+            additionalSecretOutputs: [...new Set([...(opts.additionalSecretOutputs ?? []), ...SECRET_OUTPUTS])],
+            customTimeouts: { create: args.timeout ?? STEP_TIMEOUT, update: args.timeout ?? STEP_TIMEOUT, delete: args.timeout ?? STEP_TIMEOUT, ...opts.customTimeouts },
+        },
     );
 }
 
+/** Files the local `ssh` of @pulumi/docker reads: the key (none with the agent) and known_hosts. */
+export interface SshClientFiles {
+    keyFile?: string;
+    knownHostsFile: string;
+}
+
+const removeAtExit = new Set<string>();
+let exitHooks = false;
+/** Remove `dir` when this process exits, normally or by SIGINT, SIGTERM or SIGHUP. */
+export function removeOnExit(dir: string): void {
+    removeAtExit.add(dir);
+    if (exitHooks) return;
+    exitHooks = true;
+    const removeAll = () => {
+        for (const d of removeAtExit) fs.rmSync(d, { recursive: true, force: true });
+        removeAtExit.clear();
+    };
+    process.once("exit", removeAll);
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        process.once(signal, () => {
+            removeAll();
+            // what the default action would report, now that the files are gone
+            process.exit(128 + os.constants.signals[signal]);
+        });
+    }
+}
+
 /**
- * The local `ssh` that @pulumi/docker runs needs the key as a file: write it root-only
- * under the temp dir (named by a hash of the key, so the path in state never changes).
+ * A private directory under the temp dir (mode 0700, owned by this user, never a symlink),
+ * removed when the process exits or is stopped by a signal (issue 11 point 5).
+ *
+ * Its name is fixed by `tag` (a digest of what it will hold), not random like mkdtemp: the
+ * paths are inputs of the Docker provider, and a path that changed on every run would show
+ * the provider as changed on every `pulumi up`. What mkdtemp's randomness guards against (a
+ * directory planted by another user) is refused here instead: an existing path is used only
+ * when it is our own 0700 directory.
  */
-export function sshKeyFile(privateKey: pulumi.Output<string>): pulumi.Output<string> {
-    // The path is not secret; the key stays in the file and in the (secret) config.
-    return pulumi.unsecret(privateKey.apply((key) => {
-        const digest = crypto.createHash("sha256").update(key).digest("hex").slice(0, 16);
-        const file = path.join(os.tmpdir(), `shred-day-ssh-${digest}.key`);
-        fs.writeFileSync(file, key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
-        return file;
-    }));
+export function privateDir(tag: string): string {
+    const uid = typeof process.getuid === "function" ? process.getuid() : 0;
+    const dir = path.join(os.tmpdir(), `shred-day-${uid}-${tag}`);
+    try {
+        fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory() || st.isSymbolicLink() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+        throw new Error(`${dir} exists but is not a private directory of this user (mode 0700, owner ${uid}); remove it and run again`);
+    }
+    removeOnExit(dir);
+    return dir;
+}
+
+/**
+ * Write the key (when there is one; else ssh uses the agent) and the known_hosts text for the
+ * local `ssh` into a private directory, both 0600. The paths are not secret.
+ */
+export function sshClientFiles(privateKey: pulumi.Output<string> | undefined, knownHosts: pulumi.Input<string>): pulumi.Output<SshClientFiles> {
+    return pulumi.unsecret(
+        pulumi.all([privateKey ?? "", knownHosts]).apply(([key, hosts]) => {
+            const tag = crypto.createHash("sha256").update(`${key}\n--\n${hosts}`).digest("hex").slice(0, 16);
+            const dir = privateDir(tag);
+            const knownHostsFile = path.join(dir, "known_hosts");
+            fs.writeFileSync(knownHostsFile, hosts, { mode: 0o600 });
+            if (key === "") return { knownHostsFile };
+            const keyFile = path.join(dir, "key");
+            fs.writeFileSync(keyFile, key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
+            return { keyFile, knownHostsFile };
+        }),
+    );
+}
+
+/** `sshOpts` of the Docker provider: the key file (if any), and only the stack's host keys are trusted. */
+export function dockerSshOpts(files: SshClientFiles): string[] {
+    return [
+        ...(files.keyFile ? ["-i", files.keyFile, "-o", "IdentitiesOnly=yes"] : []),
+        "-o",
+        `UserKnownHostsFile=${files.knownHostsFile}`,
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "ServerAliveInterval=30",
+    ];
 }

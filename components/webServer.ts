@@ -2,6 +2,7 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { adoptedIgnoreChanges, adoptedOptions, serverNetworkImportId } from "./adoption";
 import { cloudConfig } from "./cloudConfig";
+import { newHostKey, publicKeyOnly } from "./hostKeys";
 import { attachFirewall } from "./firewalls";
 
 export interface WebServerArgs {
@@ -21,6 +22,8 @@ export interface WebServerArgs {
     /** The adopted web firewall's id: its attachment is imported, not created. */
     firewallImportId?: string;
     labels: Record<string, string>;
+    /** An adopted server's public SSH host key (shred-day:web.hostKey); a new server gets one made by the program. */
+    hostKey?: string;
 }
 
 /**
@@ -39,6 +42,8 @@ export const ADOPTED_IGNORE_CHANGES = adoptedIgnoreChanges("hcloud:index/server:
  */
 export class WebServer extends pulumi.ComponentResource {
     readonly server: hcloud.Server;
+    /** Its public SSH host key, `ssh-ed25519 AAAA...`: made by the program for a new server, from the config for an adopted one. */
+    readonly hostKey: pulumi.Output<string>;
     readonly attachment: hcloud.ServerNetwork;
     readonly firewallAttachment: hcloud.FirewallAttachment;
     readonly publicIp: pulumi.Output<string>;
@@ -47,6 +52,9 @@ export class WebServer extends pulumi.ComponentResource {
     constructor(name: string, args: WebServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("shred-day:hosts:WebServer", name, {}, opts);
         const adopted = args.importId !== undefined;
+        if (adopted && args.hostKey === undefined) throw new Error(`web server ${args.name}: an adopted server needs its public host key (shred-day:web.hostKey)`);
+        const generated = adopted ? undefined : newHostKey(name, this);
+        this.hostKey = generated?.publicKey ?? pulumi.output(publicKeyOnly(args.hostKey!));
         this.server = new hcloud.Server(
             `${name}-server`,
             {
@@ -57,7 +65,12 @@ export class WebServer extends pulumi.ComponentResource {
                 labels: { ...args.labels, role: "web" },
                 deleteProtection: true,
                 rebuildProtection: true,
-                ...(adopted ? {} : { sshKeys: args.sshKeyNames, userData: cloudConfig() }),
+                ...(generated === undefined
+                    ? {}
+                    : {
+                          sshKeys: args.sshKeyNames,
+                          userData: pulumi.secret(pulumi.all([generated.privateKey, generated.publicKey]).apply(([privateKey, publicKey]) => cloudConfig({ privateKey, publicKey }))),
+                      }),
             },
             args.importId !== undefined
                 ? { parent: this, ...adoptedOptions("hcloud:index/server:Server", args.importId) }

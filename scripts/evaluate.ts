@@ -30,6 +30,10 @@ export interface Captured {
     ignoreChanges: string[];
     deleteBeforeReplace: boolean;
     replaceOnChanges: string[];
+    /** Outputs the resource options mark secret (`additionalSecretOutputs`). */
+    additionalSecretOutputs: string[];
+    /** `customTimeouts`, when set. */
+    customTimeouts?: pulumi.CustomTimeouts;
     parent?: string;
 }
 
@@ -74,11 +78,32 @@ function stateFor(type: string, inputs: Record<string, any>, id: number): Record
             return { ...inputs, ip: inputs.ip };
         case "docker:index/remoteImage:RemoteImage":
             return { ...inputs, imageId: `${inputs.name}@sha256:mock`, repoDigest: `${inputs.name}@sha256:mock` };
+        case "tls:index/privateKey:PrivateKey":
+            // a stand-in key pair (the real one is made by the tls provider at `up`)
+            return {
+                ...inputs,
+                privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK-HOST-KEY-${id}\n-----END OPENSSH PRIVATE KEY-----\n`,
+                publicKeyOpenssh: `ssh-ed25519 ${Buffer.from(`mock-host-key-${id}`).toString("base64")}\n`,
+            };
         case "command:remote:Command":
-            return { ...inputs, stdout: "", stderr: "" };
+            return { ...inputs, stdout: mockStdout(String(inputs.create ?? "")), stderr: "" };
         default:
             return inputs;
     }
+}
+
+/**
+ * The digest the mocks say every host pulled. It is known only at `pulumi up`; the plan shows
+ * the configured image in its place (scripts/plan/model.ts).
+ */
+export const MOCK_DIGEST = `sha256:${"0".repeat(64)}`;
+
+/** What a remote step prints that the program reads back: the image-pull step's content line. */
+export function mockStdout(create: string): string {
+    if (!/ image-pull$/.test(create)) return "";
+    const image = /(?:^| )IMAGE='([^']*)'/.exec(create)?.[1] ?? "";
+    const repository = image.replace(/@.*$/, "").replace(/:[^/:]*$/, "");
+    return `image-pull: content ${repository}@${MOCK_DIGEST}\n`;
 }
 
 /** Names of the resources whose outputs reach `props` (the implicit dependencies the engine honours). */
@@ -156,6 +181,8 @@ export async function evaluate(
             ignoreChanges: o.ignoreChanges ?? [],
             deleteBeforeReplace: (o as pulumi.CustomResourceOptions).deleteBeforeReplace === true,
             replaceOnChanges: o.replaceOnChanges ?? [],
+            additionalSecretOutputs: (o as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [],
+            customTimeouts: (o as pulumi.CustomResourceOptions).customTimeouts,
             parent: resourceName(o.parent),
         });
         return undefined;
@@ -188,6 +215,8 @@ export async function evaluate(
             ignoreChanges: o?.ignoreChanges ?? [],
             deleteBeforeReplace: o?.deleteBeforeReplace ?? false,
             replaceOnChanges: o?.replaceOnChanges ?? [],
+            additionalSecretOutputs: o?.additionalSecretOutputs ?? [],
+            customTimeouts: o?.customTimeouts,
             parent: o?.parent,
         };
     });

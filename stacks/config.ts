@@ -9,6 +9,7 @@ import { connectionBudget, envCount, MAX_SETTING } from "../components/postgresC
 import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { PUBLIC_KEY } from "../components/hostKeys";
 import { isRegistryHost, parseImageReference } from "./imageReference";
 
 export const NAMESPACE = "shred-day";
@@ -43,6 +44,11 @@ const hostname = z
 const dnsName = z
     .string()
     .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$/, "must be a DNS name such as shred.day");
+/** An OpenSSH public host key line, as /etc/ssh/ssh_host_ed25519_key.pub holds it (issue 11 point 2). */
+const sshHostKey = z
+    .string()
+    .trim()
+    .regex(PUBLIC_KEY, 'must be the server\'s public SSH host key, one line such as "ssh-ed25519 AAAAC3Nza..." (see docs/runbook-from-kamal.md, "Host keys")');
 const ipv4 = z.string().refine((s) => ipaddr.IPv4.isValidFourPartDecimal(s), "must be an IPv4 address such as 10.0.0.2");
 const ipv4Cidr = z
     .string()
@@ -114,6 +120,8 @@ const schema = z.strictObject({
         name: hostname,
         importId: hcloudId("server").optional(),
         publicIp: ipv4.optional(),
+        /** An adopted server's public SSH host key (issue 11 point 2); required with importId. */
+        hostKey: sshHostKey.optional(),
         privateIp: ipv4,
         serverType: z.string().min(1),
         image: z.string().min(1),
@@ -159,6 +167,8 @@ const schema = z.strictObject({
                     importId: hcloudId("server").optional(),
                     /** An adopted server's public IPv4: the check compares it with the server behind importId. */
                     publicIp: ipv4.optional(),
+                    /** An adopted server's public SSH host key (issue 11 point 2); required with importId. */
+                    hostKey: sshHostKey.optional(),
                 }),
             )
             .min(1, "must list at least one jobs host: the web host runs no Solid Queue supervisor, so without one no job runs"),
@@ -192,6 +202,8 @@ const schema = z.strictObject({
         /** Rollback of a takeover: stop ours, start adoptFrom again on the same data, and forget our container. */
         handBack: z.boolean().default(false),
         user: identifier,
+        /** The app's own role, without superuser rights, owning the databases (issue 11 point 7); default USER_app. */
+        appUser: identifier.optional(),
         databases: z.array(identifier).min(1, "must list the app's databases, such as shred_day_production and shred_day_production_queue"),
     }),
     app: z.strictObject({
@@ -236,6 +248,8 @@ export interface JobsHost {
     importId?: string;
     /** The adopted server's public IPv4 (required with importId). */
     publicIp?: string;
+    /** The adopted server's public SSH host key (required with importId). */
+    hostKey?: string;
 }
 
 export interface Secrets {
@@ -255,6 +269,8 @@ export interface StackConfig {
     };
     jobs: Omit<Parsed["jobs"], "hosts"> & { hosts: JobsHost[] };
     postgres: Parsed["postgres"] & {
+        /** The app's role (postgres.appUser, default `${user}_app`): what the app's URLs use. */
+        appUser: string;
         /** Major version of postgres.image, e.g. 16. */
         major: number;
         /** Where the image expects its data: /var/lib/postgresql/data before 18, /var/lib/postgresql from 18. */
@@ -575,6 +591,17 @@ function derive(c: Parsed, earlier: string[] = []): StackConfig {
     });
 
     // Web host: an adopted server must say where it is.
+    // Adopted servers: their host keys come from the config, never from first sight (issue 11 point 2).
+    const hostKeyFix = (host: string, ip: string | undefined) =>
+        `read it from the server's console (Hetzner Cloud Console, the server, Console: \`cat /etc/ssh/ssh_host_ed25519_key.pub\`), or with \`ssh-keyscan -t ed25519 ${ip ?? "<public ip>"}\` from a trusted network and compare its fingerprint (\`ssh-keygen -lf\`) with the console's; then set it (docs/runbook-from-kamal.md, "Host keys")`;
+    if (c.web.importId !== undefined && c.web.hostKey === undefined) {
+        problems.push(`${k("web.hostKey")} = missing: an adopted web server (web.importId set) needs its public SSH host key, or the program would trust whoever answers on ${c.web.publicIp ?? "its address"}; ${hostKeyFix(c.web.name, c.web.publicIp)}`);
+    }
+    c.jobs.hosts.forEach((h, i) => {
+        if (h.importId !== undefined && h.hostKey === undefined) {
+            problems.push(`${k(`jobs.hosts[${i}].hostKey`)} = missing: an adopted jobs server (jobs.hosts[${i}].importId set) needs its public SSH host key, or the program would trust whoever answers on ${h.publicIp ?? "its address"}; ${hostKeyFix(h.name, h.publicIp)}`);
+        }
+    });
     if (c.web.importId !== undefined && c.web.publicIp === undefined) {
         problems.push(`${k("web.publicIp")} = missing: an adopted web server (web.importId set) needs its public IP, e.g. 91.99.62.190`);
     }
@@ -617,6 +644,11 @@ function derive(c: Parsed, earlier: string[] = []): StackConfig {
     }
     if (c.app.registry !== undefined && c.registryPassword === undefined) {
         problems.push(`${k("registryPassword")} = missing: app.registry is set; ${secretHint("registryPassword")}`);
+    }
+
+    // The app's Postgres role has no superuser rights: it cannot be the superuser itself.
+    if (c.postgres.appUser !== undefined && c.postgres.appUser === c.postgres.user) {
+        problems.push(`${k("postgres.appUser")} = ${JSON.stringify(c.postgres.appUser)}: the same role as postgres.user, the superuser the program keeps for its own steps; give the app its own role, e.g. ${JSON.stringify(`${c.postgres.user}_app`)} (or remove the key for that default)`);
     }
 
     // Postgres databases: one each for the Rails database configs.
@@ -681,6 +713,7 @@ function derive(c: Parsed, earlier: string[] = []): StackConfig {
         network: { ...c.network, gateway },
         postgres: {
             ...c.postgres,
+            appUser: c.postgres.appUser ?? `${c.postgres.user}_app`,
             major,
             mountPath: major >= 18 ? "/var/lib/postgresql" : "/var/lib/postgresql/data",
             port: 5432,
@@ -758,7 +791,8 @@ export function loadConfig(): StackConfig {
     ];
     const config = parseConfig(raw, storage);
     for (const w of config.warnings) pulumi.log.warn(w);
-    if (config.secrets.sshPrivateKey === undefined && !process.env.SSH_AUTH_SOCK) {
+    // A preview dials no host (remote commands run on `up` only): it needs no key (issue 11 point 3).
+    if (config.secrets.sshPrivateKey === undefined && !process.env.SSH_AUTH_SOCK && !pulumi.runtime.isDryRun()) {
         throw new ConfigError([
             `${NAMESPACE}:sshPrivateKey = missing and SSH_AUTH_SOCK is not set: remote steps need a key; start an ssh-agent with the deploy key (\`eval $(ssh-agent) && ssh-add\`), or \`pulumi config set --secret ${NAMESPACE}:sshPrivateKey < ~/.ssh/id_ed25519\``,
         ]);

@@ -5,7 +5,8 @@ import { JobsServer } from "../components/jobsServer";
 import { POSTGRES_CONTAINER, PostgresAccessory } from "../components/postgresAccessory";
 import { PrivateNetwork } from "../components/privateNetwork";
 import { Release } from "../components/release";
-import { SshAccess, sshKeyFile } from "../components/remote";
+import { knownHostsText } from "../components/hostKeys";
+import { SshAccess, sshClientFiles } from "../components/remote";
 import { WebServer } from "../components/webServer";
 import { StackConfig } from "./config";
 
@@ -14,6 +15,8 @@ export interface HostOutput {
     publicIp: pulumi.Output<string>;
     privateIp: pulumi.Input<string>;
     ssh: pulumi.Output<string>;
+    /** Its public SSH host key (ops builds its known_hosts from these). */
+    hostKey: pulumi.Output<string>;
 }
 
 /**
@@ -79,6 +82,7 @@ export class ShredDay extends pulumi.ComponentResource {
                 firewallId: this.firewalls.webId,
                 firewallImportId: config.firewalls.web?.importId,
                 labels,
+                hostKey: config.web.hostKey,
             },
             { parent: this },
         );
@@ -104,6 +108,7 @@ export class ShredDay extends pulumi.ComponentResource {
                         subnet: this.network.subnet,
                         firewallId: jobsAttachment ? undefined : this.firewalls.jobsId,
                         labels,
+                        hostKey: host.hostKey,
                     },
                     { parent: this },
                 ),
@@ -118,7 +123,7 @@ export class ShredDay extends pulumi.ComponentResource {
 
         const privateKey = config.secrets.sshPrivateKey === undefined ? undefined : pulumi.secret(config.secrets.sshPrivateKey);
         const ssh: SshAccess = { user: config.ssh.user, privateKey };
-        const webReady = hostReady(config.web.name, { publicIp: this.web.publicIp, ssh, dependsOn: [this.web.attachment] }, this);
+        const webReady = hostReady(config.web.name, { publicIp: this.web.publicIp, ssh, hostKey: this.web.hostKey, dependsOn: [this.web.attachment] }, this);
 
         this.postgres = new PostgresAccessory(
             "postgres",
@@ -126,12 +131,17 @@ export class ShredDay extends pulumi.ComponentResource {
                 hostPublicIp: this.web.publicIp,
                 privateIp: config.web.privateIp,
                 ssh,
-                sshKeyFile: privateKey === undefined ? undefined : sshKeyFile(privateKey),
+                hostKey: this.web.hostKey,
+                sshClient: sshClientFiles(
+                    privateKey,
+                    pulumi.all([this.web.publicIp, this.web.hostKey]).apply(([ip, key]) => knownHostsText([{ patterns: [ip], publicKey: key }])),
+                ),
                 image: config.postgres.image,
                 major: config.postgres.major,
                 dataDir: config.postgres.dataDir,
                 mountPath: config.postgres.mountPath,
                 user: config.postgres.user,
+                appUser: config.postgres.appUser,
                 databases: config.postgres.databases,
                 roles: config.postgres.roles,
                 password: pulumi.secret(config.secrets.postgresPassword),
@@ -148,12 +158,13 @@ export class ShredDay extends pulumi.ComponentResource {
             "release",
             {
                 ssh,
-                web: { name: config.web.name, publicIp: this.web.publicIp, privateIp: config.web.privateIp, ready: webReady },
+                web: { name: config.web.name, publicIp: this.web.publicIp, privateIp: config.web.privateIp, hostKey: this.web.hostKey, ready: webReady },
                 jobs: this.jobs.map((j, i) => ({
                     name: config.jobs.hosts[i].name,
                     publicIp: j.publicIp,
                     privateIp: j.privateIp,
-                    ready: hostReady(config.jobs.hosts[i].name, { publicIp: j.publicIp, ssh, dependsOn: j.attachment ? [j.server, j.attachment] : [j.server] }, this),
+                    hostKey: j.hostKey,
+                    ready: hostReady(config.jobs.hosts[i].name, { publicIp: j.publicIp, ssh, hostKey: j.hostKey, dependsOn: j.attachment ? [j.server, j.attachment] : [j.server] }, this),
                 })),
                 image: config.app.image,
                 registry: config.app.registry,
@@ -186,11 +197,12 @@ export class ShredDay extends pulumi.ComponentResource {
                 publicIp: this.web.publicIp,
                 privateIp: this.web.privateIp,
                 ssh: this.web.publicIp.apply((ip) => sshCommand(user, ip)),
+                hostKey: this.web.hostKey,
             },
         };
         for (const j of this.jobs) {
             const host = config.jobs.hosts.find((h) => h.privateIp === j.privateIp)!;
-            this.hosts[host.name] = { role: "jobs", publicIp: j.publicIp, privateIp: j.privateIp, ssh: j.publicIp.apply((ip) => sshCommand(user, ip)) };
+            this.hosts[host.name] = { role: "jobs", publicIp: j.publicIp, privateIp: j.privateIp, ssh: j.publicIp.apply((ip) => sshCommand(user, ip)), hostKey: j.hostKey };
         }
         this.registerOutputs({ networkId: this.network.networkId, hosts: this.hosts, logs: this.release.logs });
     }

@@ -27,6 +27,8 @@ set -euo pipefail
 : "${PG_CONTAINER:?PG_CONTAINER (the Postgres container on this host) is required}"
 : "${DB_USER:?DB_USER (postgres.user) is required}"
 : "${QUEUE_DB:?QUEUE_DB (the queue database, e.g. shred_day_production_queue) is required}"
+# How long db:prepare may run (issue 11 point 9, i11): past it, its container is removed and the step fails.
+: "${DB_PREPARE_TIMEOUT:=900}"
 
 fail() {
     printf 'db-prepare: %s\n' "$@" >&2
@@ -36,6 +38,8 @@ fail() {
 [[ -f $ENV_FILE ]] || fail "env file $ENV_FILE is missing: the release's env-file step writes it first."
 
 # @include lib/redact.sh
+# @include lib/bounded.sh
+check_seconds DB_PREPARE_TIMEOUT
 
 if ! docker image inspect --format '{{.Id}}' "$IMAGE" >/dev/null 2>&1; then
     fail "$IMAGE is not on this host: the release's image-pull step pulls it first."
@@ -43,7 +47,7 @@ fi
 
 # 1. data_migrate in the image? `grep -c` prints a count (exit 1 when 0, 2 when no file).
 set +e
-found=$(docker run --rm --pull never --entrypoint grep "$IMAGE" -c -E '^    data_migrate( |$)' Gemfile.lock 2>/dev/null)
+found=$(bounded 120 "grep in the image's Gemfile.lock" docker run --rm --pull never --entrypoint grep "$IMAGE" -c -E '^    data_migrate( |$)' Gemfile.lock 2>/dev/null)
 set -e
 found=${found%%$'\n'*}
 if [[ $found =~ ^[0-9]{1,6}$ ]] && ((found > 0)); then
@@ -58,14 +62,16 @@ else
 fi
 
 start=$SECONDS
+# Named, so that a run past DB_PREPARE_TIMEOUT can be removed (killing the client leaves the container running).
+migrator="db-prepare-$$-$RANDOM"
 set +e
-if ((${#tasks[@]} == 2)); then
-    out=$(docker run --rm --pull never --env-file "$ENV_FILE" "$IMAGE" bin/rails db:prepare data:migrate 2>&1)
-else
-    out=$(docker run --rm --pull never --env-file "$ENV_FILE" "$IMAGE" bin/rails db:prepare 2>&1)
-fi
+out=$(bounded "$DB_PREPARE_TIMEOUT" "bin/rails ${tasks[*]}" docker run --rm --name "$migrator" --pull never --env-file "$ENV_FILE" "$IMAGE" bin/rails "${tasks[@]}" 2>&1)
 code=$?
 set -e
+if ((code == 124)); then
+    docker rm -f "$migrator" >/dev/null 2>&1 || true
+    out+=$'\n'"(its container $migrator was removed; a migration cut off in its transaction is rolled back)"
+fi
 if ((code != 0)); then
     {
         echo "db-prepare: FAILED: bin/rails ${tasks[*]} exited $code after $((SECONDS - start))s (image $IMAGE)."
@@ -91,7 +97,7 @@ SELECT 'missing ' || count(*) FILTER (WHERE to_regclass(t.name) IS NULL) || ' '
        || coalesce(string_agg(t.ord::text, ' ' ORDER BY t.ord) FILTER (WHERE to_regclass(t.name) IS NULL), '')
   FROM unnest(string_to_array(:'tables', ' ')) WITH ORDINALITY AS t(name, ord);
 SQL
-if ! check=$(docker exec -i "$PG_CONTAINER" psql -X -q -At -v ON_ERROR_STOP=1 -U "$DB_USER" -d "$QUEUE_DB" \
+if ! check=$(bounded 60 "the Solid Queue table check (psql in $PG_CONTAINER)" docker exec -i "$PG_CONTAINER" psql -X -q -At -v ON_ERROR_STOP=1 -U "$DB_USER" -d "$QUEUE_DB" \
     -v tables="${TABLES[*]}" -f - <<<"$TABLES_SQL" 2>&1); then
     fail "cannot look up Solid Queue's tables in $QUEUE_DB (docker exec $PG_CONTAINER psql): ${check:0:500}"
 fi

@@ -16,6 +16,13 @@ set -euo pipefail
 : "${ENV_FILE:?ENV_FILE (the jobs env file) is required}"
 IMAGE=${IMAGE:-}
 COMMAND=${COMMAND:-bin/rails console}
+# COMMAND is words (the program and its arguments), split on blanks only: no glob, no
+# expansion, no quote removal; none of them is read as a docker option.
+read -r -a words <<<"$COMMAND"
+((${#words[@]})) || {
+    echo "ops-console: COMMAND is empty" >&2
+    exit 2
+}
 
 if [[ -z $IMAGE ]]; then
     IMAGE=$(docker ps --filter "label=service=$SERVICE" --filter label=role=jobs --format '{{.Image}}' | head -n 1)
@@ -25,8 +32,12 @@ if [[ -z $IMAGE ]]; then
     fi
 fi
 
+if [[ $IMAGE == -* || $SERVICE == -* ]]; then
+    echo "ops-console: IMAGE and SERVICE must not start with '-' (got '$IMAGE', '$SERVICE')" >&2
+    exit 2
+fi
+
 flags=(-i)
 [[ -t 0 && -t 1 ]] && flags=(-it)
 echo "ops-console: $IMAGE on $(hostname), env from $ENV_FILE" >&2
-# shellcheck disable=SC2086 # COMMAND is words: the program and its arguments
-exec docker run --rm "${flags[@]}" --name "$SERVICE-console-$(date +%s)-$$" --env-file "$ENV_FILE" "$IMAGE" $COMMAND
+exec docker run --rm "${flags[@]}" --name "$SERVICE-console-$(date +%s)-$$" --env-file "$ENV_FILE" -- "$IMAGE" "${words[@]}"

@@ -12,6 +12,13 @@ set -euo pipefail
 : "${DB_USER:?DB_USER (the Postgres role) is required}"
 : "${DATABASE:?DATABASE is required}"
 
+for n in PG_CONTAINER DB_USER DATABASE; do
+    if [[ ${!n} == -* ]]; then
+        echo "ops-dbconsole: $n must not start with '-' (got '${!n}')" >&2
+        exit 2
+    fi
+done
+
 flags=(-i)
 [[ -t 0 && -t 1 ]] && flags=(-it)
 exec docker exec "${flags[@]}" "$PG_CONTAINER" psql -U "$DB_USER" -d "$DATABASE"

@@ -26,8 +26,15 @@ if [[ -n $TAIL && ! $TAIL =~ ^([0-9]+|all)$ ]]; then
     exit 2
 fi
 
+for n in CONTAINER SERVICE ROLE; do
+    if [[ ${!n:-} == -* ]]; then
+        echo "ops-logs: $n must not start with '-' (got '${!n}')" >&2
+        exit 2
+    fi
+done
+
 if [[ -n $CONTAINER ]]; then
-    if ! docker inspect --format '{{.Name}}' "$CONTAINER" >/dev/null 2>&1; then
+    if ! docker inspect --format '{{.Name}}' -- "$CONTAINER" >/dev/null 2>&1; then
         echo "ops-logs: no container '$CONTAINER' on $(hostname)" >&2
         exit 3
     fi
@@ -52,4 +59,4 @@ args=(logs --timestamps)
 [[ -n $SINCE ]] && args+=(--since "$SINCE")
 [[ -n $TAIL ]] && args+=(--tail "$TAIL")
 echo "ops-logs: docker ${args[*]} $name" >&2
-exec docker "${args[@]}" "$name"
+exec docker "${args[@]}" -- "$name"

@@ -9,6 +9,7 @@
 #                                     its local socket (the web host only)
 #   LIVE_SECONDS                      optional (300): a heartbeat younger than this is live
 #   MEMINFO                           optional (/proc/meminfo): where the memory figures come from
+#   PSQL_TIMEOUT                      optional (30): how long the queue database may take to answer
 #
 # Output: one record a line, tab-separated, the record type first:
 #   now          EPOCH                               the host's clock
@@ -34,6 +35,10 @@ if [[ -n $PG_CONTAINER ]]; then
     : "${QUEUE_DB:?QUEUE_DB (the queue database) is required with PG_CONTAINER}"
 fi
 
+# @include lib/bounded.sh
+PSQL_TIMEOUT=${PSQL_TIMEOUT:-30}
+check_seconds PSQL_TIMEOUT
+
 tab=$'\t'
 one_line() { tr '\t\n\r' '   ' | sed 's/  *$//'; }
 tmp=$(mktemp -d)
@@ -43,10 +48,12 @@ printf 'now\t%s\n' "$(date -u +%s)"
 
 # Containers: every running (or restarting) one, ours and anyone else's.
 format="{{.Name}}${tab}{{.Config.Image}}${tab}{{.State.Status}}${tab}{{.State.StartedAt}}${tab}{{if .State.Health}}{{.State.Health.Status}}{{end}}${tab}{{.RestartCount}}${tab}{{.Config.Hostname}}${tab}{{index .Config.Labels \"service\"}}${tab}{{index .Config.Labels \"role\"}}"
-if ids=$(docker ps -q 2>"$tmp/err"); then
+if ids=$(bounded 20 "docker ps" docker ps -q 2>"$tmp/err"); then
+    # docker's output is data: only container ids of hex digits are passed on
+    ids=$(grep -xE '[0-9a-f]{1,64}' <<<"$ids" || true)
     if [[ -n $ids ]]; then
         # shellcheck disable=SC2086 # one id a word
-        if lines=$(docker inspect --format "$format" $ids 2>"$tmp/err"); then
+        if lines=$(bounded 20 "docker inspect" docker inspect --format "$format" -- $ids 2>"$tmp/err"); then
             while IFS= read -r line; do
                 [[ -n $line ]] && printf 'container\t%s\n' "${line#/}"
             done <<<"$lines"
@@ -67,7 +74,7 @@ fi
 [[ -n $PG_CONTAINER ]] || exit 0
 
 # Solid Queue, from the queue database. Timestamps are UTC without a zone (Rails' default).
-if docker exec -i "$PG_CONTAINER" psql -X -q -At -v ON_ERROR_STOP=1 -v live="$LIVE_SECONDS" -F "$tab" \
+if bounded "$PSQL_TIMEOUT" "the queue database (psql in $PG_CONTAINER)" docker exec -i "$PG_CONTAINER" psql -X -q -At -v ON_ERROR_STOP=1 -v live="$LIVE_SECONDS" -F "$tab" \
     -U "$DB_USER" -d "$QUEUE_DB" -f - >"$tmp/out" 2>"$tmp/err" <<'SQL'; then
 \set now '(now() AT TIME ZONE ''UTC'')'
 SELECT 'process', id, translate(kind, E'\t\n', '  '), translate(coalesce(hostname, ''), E'\t\n', '  '), coalesce(pid::text, ''),

@@ -37,6 +37,7 @@ set -euo pipefail
 : "${HEALTH_CHECK_PATH:=/up}"
 : "${PROXY_CONTAINER:=kamal-proxy}"
 : "${PROXY_VOLUME:=kamal-proxy-config}"
+: "${PULL_TIMEOUT:=900}"
 
 fail() {
     printf 'web-rollout: %s\n' "$@" >&2
@@ -50,11 +51,20 @@ done
 [[ $CONTAINER_HOSTNAME =~ ^[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$ ]] || fail "CONTAINER_HOSTNAME '$CONTAINER_HOSTNAME' is not a valid hostname (letters, digits, '-', '.', at most 63)."
 [[ $RELEASE =~ ^[A-Za-z0-9_.-]+$ ]] || fail "RELEASE '$RELEASE' may hold only letters, digits, '_', '.', '-'."
 [[ -f $ENV_FILE ]] || fail "env file $ENV_FILE is missing: the release's env-file step writes it first."
+# Values that reach docker's command line must not be taken for options.
+for n in SERVICE IMAGE APP_HOST PROXY_IMAGE NETWORK PROXY_CONTAINER PROXY_VOLUME HEALTH_CHECK_PATH; do
+    [[ ${!n} != -* ]] || fail "$n must not start with '-' (it would be read as an option), got '${!n}'."
+    [[ ${!n} != *[[:space:]]* ]] || fail "$n must not contain spaces, got '${!n}'."
+done
+
+# @include lib/bounded.sh
+check_seconds PULL_TIMEOUT
 
 name="$SERVICE-web-$RELEASE"
 # Kamal's name for the role's kamal-proxy service (service-role[-destination]): the same name
 # replaces Kamal's route for APP_HOST instead of adding a second service.
 proxy_service=${PROXY_SERVICE:-$SERVICE-web}
+[[ $proxy_service != -* && $proxy_service != *[[:space:]]* ]] || fail "PROXY_SERVICE must not start with '-' or contain spaces, got '$proxy_service'."
 
 # @include lib/redact.sh
 
@@ -69,10 +79,11 @@ fi
 # 2. proxy
 proxy_state=$(docker container inspect --format '{{.State.Running}}|{{.Config.Image}}|{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$PROXY_CONTAINER" 2>/dev/null || true)
 if [[ -z $proxy_state ]]; then
-    docker run --detach --name "$PROXY_CONTAINER" --network "$NETWORK" --restart unless-stopped \
+    bounded "$PULL_TIMEOUT" "the proxy container $PROXY_CONTAINER to start (its image may be pulled)" \
+        docker run --detach --name "$PROXY_CONTAINER" --network "$NETWORK" --restart unless-stopped \
         --publish 80:80 --publish 443:443 --log-opt max-size=10m \
         --volume "$PROXY_VOLUME:/home/kamal-proxy/.config/kamal-proxy" \
-        --label service=kamal-proxy "$PROXY_IMAGE" >/dev/null ||
+        --label service=kamal-proxy -- "$PROXY_IMAGE" >/dev/null ||
         fail "cannot start the proxy container $PROXY_CONTAINER from $PROXY_IMAGE (are ports 80 and 443 free on this host?)."
     echo "web-rollout: started $PROXY_CONTAINER ($PROXY_IMAGE) on 80/443"
 else
@@ -93,7 +104,7 @@ else
 fi
 # The proxy answers on its control socket once it is up (at once, unless it was just started).
 for ((i = 0; ; i++)); do
-    if out=$(docker exec "$PROXY_CONTAINER" kamal-proxy list 2>&1); then
+    if out=$(bounded 10 "kamal-proxy list in $PROXY_CONTAINER" docker exec "$PROXY_CONTAINER" kamal-proxy list 2>&1); then
         break
     fi
     ((i < 30)) || fail "kamal-proxy in $PROXY_CONTAINER does not answer after 30 s: $out" "See: docker logs $PROXY_CONTAINER"
@@ -109,23 +120,24 @@ else
         docker rm -f "$name" >/dev/null || fail "cannot remove the stopped container $name."
         echo "web-rollout: removed the stopped $name, starting it again"
     fi
-    docker run --detach --name "$name" --hostname "$CONTAINER_HOSTNAME" --network "$NETWORK" \
+    bounded 120 "docker run of $name" docker run --detach --name "$name" --hostname "$CONTAINER_HOSTNAME" --network "$NETWORK" \
         --restart unless-stopped --stop-timeout "$STOP_TIMEOUT" --env-file "$ENV_FILE" \
         --label "service=$SERVICE" --label role=web --label "release=$RELEASE" \
-        --log-opt max-size=10m "$IMAGE" >/dev/null ||
+        --log-opt max-size=10m -- "$IMAGE" >/dev/null ||
         fail "docker run of $name ($IMAGE) failed; nothing else was changed."
     echo "web-rollout: started $name (hostname $CONTAINER_HOSTNAME)"
 fi
 
 # 4. switch the proxy once healthy
 echo "web-rollout: kamal-proxy deploy $proxy_service -> $name:$APP_PORT for $APP_HOST (waits up to ${DEPLOY_TIMEOUT}s for $HEALTH_CHECK_PATH)"
-if ! out=$(docker exec "$PROXY_CONTAINER" kamal-proxy deploy "$proxy_service" \
+if ! out=$(bounded "$((DEPLOY_TIMEOUT + DRAIN_TIMEOUT + 30))" "kamal-proxy deploy of $name (health check on $HEALTH_CHECK_PATH)" \
+    docker exec "$PROXY_CONTAINER" kamal-proxy deploy "$proxy_service" \
     --target "$name:$APP_PORT" --host "$APP_HOST" --tls \
     --health-check-path "$HEALTH_CHECK_PATH" \
     --deploy-timeout "${DEPLOY_TIMEOUT}s" --drain-timeout "${DRAIN_TIMEOUT}s" \
     --buffer-requests --buffer-responses 2>&1); then
-    logs=$(docker logs --tail 50 "$name" 2>&1 || true)
-    docker stop -t "$STOP_TIMEOUT" "$name" >/dev/null 2>&1 || true
+    logs=$(bounded 30 "docker logs of $name" docker logs --tail 50 "$name" 2>&1 || true)
+    bounded "$((STOP_TIMEOUT + 30))" "docker stop of $name" docker stop -t "$STOP_TIMEOUT" "$name" >/dev/null 2>&1 || true
     {
         echo "web-rollout: FAILED: $name did not become healthy on $HEALTH_CHECK_PATH within ${DEPLOY_TIMEOUT}s, or kamal-proxy refused the deploy."
         echo "kamal-proxy said: $out"
@@ -146,7 +158,7 @@ old=$(docker ps -a --filter "label=service=$SERVICE" --filter label=role=web --f
 stopped=0
 while read -r other; do
     [[ -n $other && $other != "$name" ]] || continue
-    docker stop -t "$STOP_TIMEOUT" "$other" >/dev/null || fail "docker stop $other failed (the new release serves; re-run to retire it)."
+    bounded "$((STOP_TIMEOUT + 30))" "docker stop of $other" docker stop -t "$STOP_TIMEOUT" "$other" >/dev/null || fail "docker stop $other failed (the new release serves; re-run to retire it)."
     docker rm "$other" >/dev/null || fail "docker rm $other failed (it is stopped; the new release serves)."
     echo "web-rollout: stopped and removed $other"
     stopped=$((stopped + 1))

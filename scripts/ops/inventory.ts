@@ -23,13 +23,15 @@ export interface Host {
     via?: string;
     publicIp?: string;
     privateIp: string;
+    /** Its public SSH host key, from the stack outputs or the config (issue 11 point 2). */
+    hostKey?: string;
 }
 
 /** What ops needs from the stack config: no secrets. */
 export interface OpsConfig {
     user: string;
-    web: { name: string; publicIp?: string; privateIp: string };
-    jobs: { name: string; privateIp: string }[];
+    web: { name: string; publicIp?: string; privateIp: string; hostKey?: string };
+    jobs: { name: string; privateIp: string; hostKey?: string }[];
     postgres: { user: string; primary: string; queue: string; databases: string[] };
     /** Keys encrypted in the stack file (e.g. sshPrivateKey). */
     encrypted: string[];
@@ -67,7 +69,13 @@ function str(raw: Record<string, unknown>, key: string, path: string[], required
 /** The parts of a stack's raw config (keys without `shred-day:`) that ops uses. */
 export function opsConfigFromRaw(raw: Record<string, unknown>, encrypted: string[] = []): OpsConfig {
     const user = str(raw, "ssh", ["user"], false) ?? "root";
-    const web = { name: str(raw, "web", ["name"])!, publicIp: str(raw, "web", ["publicIp"], false), privateIp: str(raw, "web", ["privateIp"])! };
+    const webKey = str(raw, "web", ["hostKey"], false);
+    const web = {
+        name: str(raw, "web", ["name"])!,
+        publicIp: str(raw, "web", ["publicIp"], false),
+        privateIp: str(raw, "web", ["privateIp"])!,
+        ...(webKey === undefined || webKey.includes("CHANGE-ME") ? {} : { hostKey: webKey }),
+    };
     const hostsRaw = obj(raw.jobs)?.hosts;
     if (!Array.isArray(hostsRaw) || hostsRaw.length === 0) throw new SetupError("shred-day:jobs.hosts is missing or empty in the stack file");
     const jobs = hostsRaw.map((h, i) => {
@@ -75,7 +83,7 @@ export function opsConfigFromRaw(raw: Record<string, unknown>, encrypted: string
         if (!o || typeof o.name !== "string" || typeof o.privateIp !== "string") {
             throw new SetupError(`shred-day:jobs.hosts[${i}] needs a name and a privateIp`);
         }
-        return { name: o.name, privateIp: o.privateIp };
+        return { name: o.name, privateIp: o.privateIp, ...(typeof o.hostKey === "string" && !o.hostKey.includes("CHANGE-ME") ? { hostKey: o.hostKey } : {}) };
     });
     const pg = obj(raw.postgres);
     const databases = pg?.databases;
@@ -121,8 +129,15 @@ export function inventoryFromConfig(
         );
     }
     const hosts: Host[] = [
-        { name: cfg.web.name, role: "web", address: webAddress, ...(cfg.web.publicIp ? { publicIp: cfg.web.publicIp } : {}), privateIp: cfg.web.privateIp },
-        ...cfg.jobs.map((j): Host => ({ name: j.name, role: "jobs", address: j.privateIp, via: cfg.web.name, privateIp: j.privateIp })),
+        {
+            name: cfg.web.name,
+            role: "web",
+            address: webAddress,
+            ...(cfg.web.publicIp ? { publicIp: cfg.web.publicIp } : {}),
+            privateIp: cfg.web.privateIp,
+            ...(cfg.web.hostKey ? { hostKey: cfg.web.hostKey } : {}),
+        },
+        ...cfg.jobs.map((j): Host => ({ name: j.name, role: "jobs", address: j.privateIp, via: cfg.web.name, privateIp: j.privateIp, ...(j.hostKey ? { hostKey: j.hostKey } : {}) })),
     ];
     const notes = cfg.jobs.filter((j) => !(j.name in overrides)).length > 0 ? [`jobs hosts are reached through ${cfg.web.name} at their private IPs (no public IPs without the stack outputs)`] : [];
     return {
@@ -160,7 +175,10 @@ export function inventoryFromOutputs(
         if ((role !== "web" && role !== "jobs") || typeof publicIp !== "string" || typeof privateIp !== "string") {
             throw new SetupError(`stack output hosts.${name} is not {role: web|jobs, publicIp, privateIp}: ${JSON.stringify(v)}`);
         }
-        return { name, role, address: publicIp, publicIp, privateIp };
+        // the host key the program pinned (stack outputs), else the config's (an adopted host)
+        const configured = role === "web" ? cfg.web.hostKey : cfg.jobs.find((j) => j.name === name)?.hostKey;
+        const hostKey = typeof o?.hostKey === "string" ? o.hostKey : configured;
+        return { name, role, address: publicIp, publicIp, privateIp, ...(hostKey === undefined ? {} : { hostKey }) };
     });
     const webs = hosts.filter((h) => h.role === "web");
     if (webs.length !== 1) throw new SetupError(`the stack outputs list ${webs.length} web hosts; expected one`);

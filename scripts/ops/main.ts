@@ -6,12 +6,12 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { scriptCommand, ScriptParams } from "../../components/remote";
+import { removeOnExit, scriptCommand, ScriptParams } from "../../components/remote";
 import { envFilePath, LIVE_SECONDS, SERVICE } from "../../components/release";
 import { PROJECT_DIR, readStackFile } from "../../stacks/stackFile";
 import { OpsArgs, parseArgs, USAGE, UsageError } from "./args";
 import { Host, Inventory, inventoryFromConfig, inventoryFromOutputs, opsConfigFromRaw, OpsConfig, selectHosts, SetupError, webHost } from "./inventory";
-import { linePrefixer, runCaptured, runStreaming, sshArgv, sshError, SshSettings, SSH_FAILED } from "./ssh";
+import { knownHostsFor, linePrefixer, runCaptured, runStreaming, sshArgv, sshError, SshSettings, SSH_FAILED } from "./ssh";
 import { assess, ExpectedContainers, explainUnreachable, formatStatus, HostResult, parseProbe, statusExitCode, statusJson } from "./status";
 
 /** kamal-proxy's container on the web host (web-rollout.sh). */
@@ -132,14 +132,26 @@ async function setup(args: OpsArgs, io: OpsIo): Promise<Setup> {
         const r = await runPulumi(["config", "get", "shred-day:sshPrivateKey", "--stack", args.stack], projectDir, io.env);
         if (r && r.code === 0 && r.stdout.includes("PRIVATE KEY")) {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-ops-key-"));
+            removeOnExit(dir); // also on SIGINT/SIGTERM/SIGHUP (issue 11 point 5)
             identity = path.join(dir, "key");
             fs.writeFileSync(identity, r.stdout.endsWith("\n") ? r.stdout : `${r.stdout}\n`, { mode: 0o600 });
             cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
             keySource = "the stack's shred-day:sshPrivateKey (a 0600 temporary file, removed on exit)";
         }
     }
+    // Only the stack's host keys are trusted (issue 11 point 2), unless the caller names a known_hosts.
+    let knownHostsFile: string | undefined;
+    if (!args.sshOptions.some((o) => /^UserKnownHostsFile[ =]/i.test(o))) {
+        const known = knownHostsFor(inv.hosts);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-ops-known-hosts-"));
+        removeOnExit(dir);
+        knownHostsFile = path.join(dir, "known_hosts");
+        fs.writeFileSync(knownHostsFile, known.text, { mode: 0o600 });
+        inv.notes.push(...known.missing);
+    }
     const ssh: SshSettings = {
         user: inv.user,
+        ...(knownHostsFile === undefined ? {} : { knownHostsFile }),
         ...(identity === undefined ? {} : { identity }),
         ...(args.sshConfig === undefined ? {} : { config: args.sshConfig }),
         options: args.sshOptions,

@@ -1,11 +1,13 @@
 /**
  * How ops reaches a host: the local `ssh`, with the program's settings (the config's user,
- * the SSH agent or a key file, host keys accepted on first sight and checked after), and
+ * the SSH agent or a key file, only the stack's host keys trusted: a known_hosts built from
+ * the stack, StrictHostKeyChecking=yes), and
  * the remote side a script from components/scripts run exactly as the program runs its
  * steps (scriptCommand). The argv is a pure function; running it is the only side effect.
  */
 import { spawn } from "child_process";
 import { shellQuote } from "../../components/remote";
+import { knownHostsPattern, knownHostsText } from "../../components/hostKeys";
 import { Host, Inventory } from "./inventory";
 
 export interface SshSettings {
@@ -14,6 +16,8 @@ export interface SshSettings {
     identity?: string;
     /** `ssh -F`. */
     config?: string;
+    /** known_hosts built from the stack (knownHostsFor); the only keys ssh trusts. */
+    knownHostsFile?: string;
     /** Extra `-o` options; they come first, and ssh keeps the first value it is given. */
     options: string[];
     connectTimeoutSeconds: number;
@@ -25,8 +29,11 @@ export function sshOptions(s: SshSettings): string[] {
         ...(s.config ? ["-F", s.config] : []),
         ...s.options.flatMap((o) => ["-o", o]),
         ...(s.identity ? ["-i", s.identity, "-o", "IdentitiesOnly=yes"] : []),
+        ...(s.knownHostsFile ? ["-o", `UserKnownHostsFile=${s.knownHostsFile}`, "-o", "GlobalKnownHostsFile=/dev/null"] : []),
         "-o",
-        "StrictHostKeyChecking=accept-new",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "UpdateHostKeys=no",
         "-o",
         "BatchMode=yes",
         "-o",
@@ -152,4 +159,29 @@ export function sshError(stderr: string, timedOut: boolean): string {
         .map((l) => l.trim())
         .filter((l) => l !== "" && !/^Warning: Permanently added/.test(l));
     return lines.length ? lines[lines.length - 1] : "ssh failed without a message";
+}
+
+/** Why ops cannot check a host's identity, and the fix. */
+export function missingHostKey(h: Host): string {
+    return (
+        `no SSH host key for ${h.name}, so ops refuses to connect to it (it trusts only the keys the stack pins): run with the Pulumi CLI (the stack outputs hold every host's key), ` +
+        `or set shred-day:${h.role === "web" ? "web.hostKey" : "jobs.hosts[].hostKey"} in the stack file (read on the server's console), ` +
+        `or pass --ssh-option UserKnownHostsFile=FILE with a known_hosts you checked`
+    );
+}
+
+/**
+ * known_hosts for the hosts ops may reach: each host's key under every address ssh may use
+ * for it (the address it dials, with its port, and its public and private IPs). A host
+ * without a key has no line: ssh (StrictHostKeyChecking=yes) refuses it; `missing` says why.
+ */
+export function knownHostsFor(hosts: Host[]): { text: string; missing: string[] } {
+    const withKeys = hosts.filter((h) => h.hostKey !== undefined);
+    const text = knownHostsText(
+        withKeys.map((h) => {
+            const patterns = new Set([knownHostsPattern(h.address, h.port), ...(h.publicIp ? [knownHostsPattern(h.publicIp)] : []), knownHostsPattern(h.privateIp)]);
+            return { patterns: [...patterns], publicKey: h.hostKey! };
+        }),
+    );
+    return { text, missing: hosts.filter((h) => h.hostKey === undefined).map(missingHostKey) };
 }

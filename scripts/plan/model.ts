@@ -9,7 +9,7 @@
 import { coversTcpPort, firewallsOf, inboundRules, TYPES } from "../../policy/rules";
 import { parseConfig } from "../../stacks/config";
 import { readStackFile, StackFile } from "../../stacks/stackFile";
-import { Captured, evaluate, valueOf } from "../evaluate";
+import { Captured, evaluate, MOCK_DIGEST, valueOf } from "../evaluate";
 import { toPolicyResources } from "./policyResources";
 import { dockerRuns, expand, parseScriptCommand, scriptSummary, scriptVariables } from "./shell";
 import { StandIns, withStandIns } from "./standIns";
@@ -198,7 +198,8 @@ async function buildPlan(raw: Record<string, unknown>, meta: { stack: string; so
             if (parsed?.params.RELEASE) releaseIds.add(parsed.params.RELEASE);
             return { c, parsed, host: ipToHost.get(c.inputs.connection?.host) ?? String(c.inputs.connection?.host ?? "?") };
         });
-    const unrelease = (s: string) => [...releaseIds].reduce((acc, id) => acc.split(id).join(RELEASE_PLACEHOLDER), s);
+    // The digest an image is pinned to is known only when the hosts pull it: show the configured image.
+    const unrelease = (s: string) => [...releaseIds].reduce((acc, id) => acc.split(id).join(RELEASE_PLACEHOLDER), s).split(`@${MOCK_DIGEST}`).join("");
 
     // Containers: docker.Container resources, and what the release steps' scripts `docker run`.
     const containers: PlanContainer[] = [];

@@ -53,6 +53,9 @@ export function withStandIns(file: StackFile): StandIns {
                   ? String(900000001 + importIds++)
                   : /jobs\.hosts\[(\d+)\]\.publicIp$/.test(path)
                     ? `203.0.113.${200 + Number(/\[(\d+)\]/.exec(path)![1])}`
+                  : path.endsWith("hostKey")
+                    ? // a well-formed stand-in public key (issue 11 point 2): pulumi up refuses the placeholder
+                      `ssh-ed25519 ${Buffer.from(`plan-stand-in-host-key-${path}`).toString("base64")}`
                   : path === "postgres.dataDir"
                     ? "/change-me"
                     : value.split(PLACEHOLDER).join(PLACEHOLDER.toLowerCase());

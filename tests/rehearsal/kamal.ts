@@ -70,7 +70,8 @@ export async function kamalSetup(web: LabHost, appHost: string): Promise<KamalSe
         "run", "--detach", "--name", KAMAL_WEB, "--hostname", hostname, "--network", "kamal", "--restart", "unless-stopped",
         "--label", "service=shred-day", "--label", "role=web", "--label", "destination=",
         ...env, "--env", "SOLID_QUEUE_IN_PUMA=true", "--env", "JOB_CONCURRENCY=1", "--env", `STANDIN_RELEASE=${KAMAL_TAG}`,
-        image, "bash", "-c", "bin/jobs & exec bin/rails server",
+        // Puma with the Solid Queue plugin: one container, both processes, both stopped on TERM (the plugin stops the supervisor with Puma).
+        image, "bash", "-c", 'bin/jobs & j=$!; bin/rails server & w=$!; trap "kill -TERM $j $w; wait" TERM INT; wait',
     ]);
     await ok(web, [
         "run", "--detach", "--name", "kamal-proxy", "--network", "kamal", "--restart", "unless-stopped",

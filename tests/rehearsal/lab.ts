@@ -241,6 +241,8 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
     const id = `sdr${crypto.randomBytes(3).toString("hex")}`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${id}-`));
     const operatorNs = `${id}-op`;
+    // overlay2 (fast: no full copy per layer) unless the lab dir is itself on overlayfs (a CI container), then vfs.
+    const storageDriver = spawnSync("stat", ["-f", "-c", "%T", dir], { encoding: "utf8" }).stdout.trim() === "overlayfs" ? "vfs" : "overlay2";
     const nsOf = (i: number) => `${id}-h${i}`;
     const namespaces = [operatorNs, ...opts.hosts.map((_, i) => nsOf(i))];
     const children: ChildProcess[] = [];
@@ -474,7 +476,7 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
                         "-H",
                         `unix://${dockerSocket}`,
                         "--storage-driver",
-                        "overlay2",
+                        storageDriver,
                         "--cgroup-parent",
                         `/${id}/${spec.name}`,
                         "--shutdown-timeout",

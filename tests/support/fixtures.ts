@@ -24,6 +24,11 @@ export const SECRET_VALUES: string[] = [
     "SSH-SECRET-KEY-MATERIAL",
 ];
 
+/** Public SSH host keys of the adopted web and jobs servers (test keys, made with ssh-keygen). */
+export const HOST_KEYS = {
+    web: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEUeXl5vXMhMvPuAXMXx/f55Y85IA4nyKJ8b84fr0OPx",
+    jobs: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGl8Hu2Iql4XBaYvqr18NUuvD94AY7h4QS8djuxOvpvh",
+};
 /**
  * Pulumi.production.yaml as the repository ships it: CHANGE-ME placeholders, no secrets, one jobs
  * host. A copy, so the user's edits never change a test: when you change the shipped file, copy it here too.
@@ -54,6 +59,7 @@ config:
     name: shred-day-web
     importId: CHANGE-ME     # hcloud id of the existing server: \`hcloud server list -o columns=id,name,ipv4\`
     publicIp: 91.99.62.190
+    hostKey: CHANGE-ME      # its public SSH host key, read on the Hetzner console: cat /etc/ssh/ssh_host_ed25519_key.pub (docs/runbook-from-kamal.md, "Host keys")
     privateIp: 10.0.0.3
     serverType: cpx21
     image: ubuntu-24.04
@@ -70,6 +76,7 @@ config:
         privateIp: 10.0.0.2
         importId: CHANGE-ME   # it exists (Kamal deploys to it): \`hcloud server list -o columns=id,name,ipv4\`
         publicIp: CHANGE-ME   # its public IPv4 (same list): the program checks that importId is this host
+        hostKey: CHANGE-ME    # its public SSH host key, read on its console (as web.hostKey)
   shred-day:postgres:
     image: postgres:16
     adoptFrom: CHANGE-ME    # Kamal's accessory container on the web host: \`docker ps --format '{{.Names}} {{.Image}}'\`
@@ -115,6 +122,9 @@ export function productionConfig(): Raw {
     c.network.importId = "4711";
     c.jobs.hosts[0].importId = "23456789";
     c.jobs.hosts[0].publicIp = "203.0.113.20";
+    // public host keys of the adopted servers (issue 11 point 2), as read from their consoles
+    c.web.hostKey = HOST_KEYS.web;
+    c.jobs.hosts[0].hostKey = HOST_KEYS.jobs;
     c.postgres.adoptFrom = "shred-day-db";
     c.postgres.dataDir = "/root/shred-day-db/data";
     c.app.image = "ghcr.io/shred-day/shred-day:v1";
@@ -130,7 +140,9 @@ export function withJobsHosts(n: number, base: Raw = productionConfig()): Raw {
         name: i === 0 ? "shred-day-jobs-ubuntu" : `shred-day-jobs-${i + 1}`,
         privateIp: `10.0.0.${ips[i]}`,
         // the first host exists today and is adopted, like in productionConfig()
-        ...(i === 0 && base.jobs.hosts[0]?.importId !== undefined ? { importId: base.jobs.hosts[0].importId, publicIp: base.jobs.hosts[0].publicIp } : {}),
+        ...(i === 0 && base.jobs.hosts[0]?.importId !== undefined
+            ? { importId: base.jobs.hosts[0].importId, publicIp: base.jobs.hosts[0].publicIp, hostKey: base.jobs.hosts[0].hostKey }
+            : {}),
     }));
     return c;
 }

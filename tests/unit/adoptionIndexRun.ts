@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { productionConfig } from "../support/fixtures";
 import { hcloudCall } from "./adoptionMocks";
+import { mockStdout } from "../../scripts/evaluate";
 
 const world = JSON.parse(process.argv[2]);
 const registered: string[] = [];
@@ -17,7 +18,7 @@ async function main() {
         {
             newResource: (args) => {
                 registered.push(args.name);
-                return { id: "1", state: { ...args.inputs, ipv4Address: "192.0.2.1" } };
+                return { id: "1", state: { ...args.inputs, ipv4Address: "192.0.2.1", stdout: mockStdout(String(args.inputs.create ?? "")) } };
             },
             call: (args) => hcloudCall(world)(args) ?? args.inputs,
         },

@@ -1,5 +1,5 @@
 import { ConfigError, parseConfig, rawFromEngineConfig } from "../../stacks/config";
-import { productionConfig, SECRET_VALUES, shippedConfig } from "../support/fixtures";
+import { HOST_KEYS, productionConfig, SECRET_VALUES, shippedConfig } from "../support/fixtures";
 
 type Raw = Record<string, any>;
 
@@ -28,7 +28,7 @@ describe("the production config", () => {
             cache: "shred_day_production_cache",
             cable: "shred_day_production_cable",
         });
-        expect(c.jobs.hosts).toEqual([{ name: "shred-day-jobs-ubuntu", privateIp: "10.0.0.2", importId: "23456789", publicIp: "203.0.113.20" }]);
+        expect(c.jobs.hosts).toEqual([{ name: "shred-day-jobs-ubuntu", privateIp: "10.0.0.2", importId: "23456789", publicIp: "203.0.113.20", hostKey: HOST_KEYS.jobs }]);
     });
 
     test("postgres 18 mounts the data dir at /var/lib/postgresql", () => {

@@ -11,15 +11,15 @@ import { hostnamePrefixes, Inventory, inventoryFromConfig, inventoryFromOutputs,
 import { EXPECTED, logsParams, main, OpsIo, remoteExitCode, statusParams } from "../../scripts/ops/main";
 import { linePrefixer, sshArgv, sshError, SshSettings } from "../../scripts/ops/ssh";
 import { assess, explainUnreachable, formatAge, formatBytes, HostResult, parseProbe, processHost, statusExitCode } from "../../scripts/ops/status";
-import { SHIPPED_STACK_YAML, shippedConfig } from "../support/fixtures";
+import { HOST_KEYS, SHIPPED_STACK_YAML, shippedConfig } from "../support/fixtures";
 
 /** The shipped stack file's values (tests/support/fixtures.ts), never the user's Pulumi.production.yaml. */
 const production = () => opsConfigFromRaw(shippedConfig(), []);
 
 const OUTPUTS = {
     hosts: {
-        "shred-day-web": { role: "web", publicIp: "91.99.62.190", privateIp: "10.0.0.3", ssh: "ssh root@91.99.62.190" },
-        "shred-day-jobs-ubuntu": { role: "jobs", publicIp: "203.0.113.20", privateIp: "10.0.0.2", ssh: "ssh root@203.0.113.20" },
+        "shred-day-web": { role: "web", publicIp: "91.99.62.190", privateIp: "10.0.0.3", ssh: "ssh root@91.99.62.190", hostKey: HOST_KEYS.web },
+        "shred-day-jobs-ubuntu": { role: "jobs", publicIp: "203.0.113.20", privateIp: "10.0.0.2", ssh: "ssh root@203.0.113.20", hostKey: HOST_KEYS.jobs },
     },
     logs: {},
 };
@@ -159,8 +159,8 @@ describe("inventory", () => {
         const reversed = { hosts: Object.fromEntries(Object.entries(OUTPUTS.hosts).reverse()) };
         const inv = inventoryFromOutputs(reversed, production());
         expect(inv.hosts).toEqual([
-            { name: "shred-day-web", role: "web", address: "91.99.62.190", publicIp: "91.99.62.190", privateIp: "10.0.0.3" },
-            { name: "shred-day-jobs-ubuntu", role: "jobs", address: "203.0.113.20", publicIp: "203.0.113.20", privateIp: "10.0.0.2" },
+            { name: "shred-day-web", role: "web", address: "91.99.62.190", publicIp: "91.99.62.190", privateIp: "10.0.0.3", hostKey: HOST_KEYS.web },
+            { name: "shred-day-jobs-ubuntu", role: "jobs", address: "203.0.113.20", publicIp: "203.0.113.20", privateIp: "10.0.0.2", hostKey: HOST_KEYS.jobs },
         ]);
         expect(inv.notes).toEqual([]);
         const cfg = production();
@@ -217,7 +217,9 @@ describe("ssh argv", () => {
             "-o",
             "IdentitiesOnly=yes",
             "-o",
-            "StrictHostKeyChecking=accept-new",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "UpdateHostKeys=no",
             "-o",
             "BatchMode=yes",
             "-o",
@@ -248,7 +250,7 @@ describe("ssh argv", () => {
         const i = argv.indexOf("-o", argv.indexOf("2222"));
         const proxy = argv[i + 1];
         expect(proxy).toBe(
-            "ProxyCommand='ssh' '-T' '-o' 'UserKnownHostsFile=/tmp/kh' '-i' '/keys/100%%deploy' '-o' 'IdentitiesOnly=yes' '-o' 'StrictHostKeyChecking=accept-new' '-o' 'BatchMode=yes' '-o' 'ConnectTimeout=10' '-o' 'ServerAliveInterval=15' '-o' 'ServerAliveCountMax=3' '-o' 'LogLevel=ERROR' '-p' '2222' '-W' %h:%p 'root@91.99.62.190'",
+            "ProxyCommand='ssh' '-T' '-o' 'UserKnownHostsFile=/tmp/kh' '-i' '/keys/100%%deploy' '-o' 'IdentitiesOnly=yes' '-o' 'StrictHostKeyChecking=yes' '-o' 'UpdateHostKeys=no' '-o' 'BatchMode=yes' '-o' 'ConnectTimeout=10' '-o' 'ServerAliveInterval=15' '-o' 'ServerAliveCountMax=3' '-o' 'LogLevel=ERROR' '-p' '2222' '-W' %h:%p 'root@91.99.62.190'",
         );
         expect(argv.slice(-3)).toEqual(["root@10.0.0.2", "--", "CMD"]);
     });

@@ -296,6 +296,14 @@ describe("npm run plan: the command line", () => {
         expect(r.err).toMatch(/jobs\.hosts\[0\]\.privateIp = "10\.0\.0\.3": already used by shred-day-web/);
     });
 
+    test("a config accepted with a note (no _cache database) prints the note before the hosts", async () => {
+        fs.writeFileSync(path.join(project, "Pulumi.production.yaml"), SHIPPED_STACK_YAML.replace("      - shred_day_production_cache\n", ""));
+        const r = await run([]);
+        expect(r.code).toBe(0);
+        const note = r.out.slice(r.out.indexOf("Note (accepted, but check it is what you mean):"), r.out.indexOf("\nHosts"));
+        expect(note).toContain("shred-day:postgres.databases has no _cache database, so the app gets no CACHE_DATABASE_URL");
+    });
+
     test("a secret written as plain YAML is refused by the plan too, without printing it", async () => {
         fs.writeFileSync(path.join(project, "Pulumi.production.yaml"), `${SHIPPED_STACK_YAML}  shred-day:postgresPassword: hunter2-hunter2-hunter2\n`);
         const r = await run([]);

@@ -1,4 +1,5 @@
-import { POSTGRES_CONTAINER } from "../../components/postgresAccessory";
+import { appRolePassword } from "../../components/appRole";
+import { databaseUrl, POSTGRES_CONTAINER } from "../../components/postgresAccessory";
 import { productionConfig, SECRETS } from "../support/fixtures";
 import { evaluate, valueOf } from "../../scripts/evaluate";
 
@@ -20,7 +21,9 @@ describe("Postgres accessory on the web host", () => {
         const [provider] = e.ofType("pulumi:providers:docker");
         expect(provider.inputs.host).toMatch(/^ssh:\/\/root@192\.0\.2\.\d+$/);
         const opts = JSON.parse(provider.inputs.sshOpts);
-        expect(opts).toEqual(expect.arrayContaining(["-i", "-o", "StrictHostKeyChecking=accept-new"]));
+        // issue 11 point 2: only the stack's host key is trusted, never a new one on first sight
+        expect(opts).toEqual(expect.arrayContaining(["-i", "-o", "StrictHostKeyChecking=yes"]));
+        expect(opts).not.toContain("StrictHostKeyChecking=accept-new");
         expect(provider.inputs.sshOpts).not.toContain("SSH-SECRET-KEY-MATERIAL");
         // A PR preview runs where SSH is closed: the provider must not dial the host to configure.
         expect(String(provider.inputs.disableDockerDaemonCheck)).toBe("true");
@@ -35,7 +38,10 @@ describe("Postgres accessory on the web host", () => {
         c.postgres.image = image;
         const e = await evaluate(c);
         const [pg] = e.ofType(CONTAINER);
-        expect(pg.inputs.volumes).toEqual([{ hostPath: "/root/shred-day-db/data", containerPath: mountPath }]);
+        expect(pg.inputs.volumes).toEqual([
+            { hostPath: "/root/shred-day-db/data", containerPath: mountPath },
+            { hostPath: "/etc/shred-day/postgres-password", containerPath: "/run/secrets/postgres-password", readOnly: true },
+        ]);
         expect(pg.inputs.removeVolumes).toBe(false);
     });
 
@@ -53,11 +59,16 @@ describe("Postgres accessory on the web host", () => {
     test("the password is secret everywhere it appears, and never in a command text", async () => {
         const e = await evaluate(productionConfig());
         const [pg] = e.ofType(CONTAINER);
-        expect(pg.secretPaths).toContain("envs");
-        expect(pg.inputs.envs).toContain(`POSTGRES_PASSWORD=${SECRETS.postgresPassword}`);
+        // issue 11 point 6: the container's env names a root-only file, never the password
+        expect(pg.inputs.envs).toContain("POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password");
+        expect(JSON.stringify(pg.inputs)).not.toContain(SECRETS.postgresPassword);
+        const file = e.named("postgres-password-file");
+        expect(file.secretPaths).toContain("stdin");
+        expect(file.inputs.stdin).toBe(`${SECRETS.postgresPassword}\n`);
+        expect(pg.dependsOn).toContain("postgres-password-file");
         const dbs = e.named("postgres-databases");
         expect(dbs.secretPaths).toContain("stdin");
-        expect(dbs.inputs.stdin).toBe(`${SECRETS.postgresPassword}\n`);
+        expect(dbs.inputs.stdin).toBe(`${SECRETS.postgresPassword}\n${appRolePassword(SECRETS.postgresPassword)}\n`);
         for (const r of e.ofType("command:remote:Command")) {
             expect(r.inputs.create).not.toContain(SECRETS.postgresPassword);
             expect(r.inputs.environment).toBeUndefined();
@@ -65,20 +76,20 @@ describe("Postgres accessory on the web host", () => {
         }
         const urls = e.stack.postgres.urls;
         expect(pulumiIsSecret(urls)).resolves.toBe(true);
+        // issue 11 point 7: the app connects as its own role
+        const app = `shred_day_app:${appRolePassword(SECRETS.postgresPassword)}`;
         expect(await valueOf(urls)).toEqual({
-            DATABASE_URL: `postgres://shred_day:${SECRETS.postgresPassword}@10.0.0.3:5432/shred_day_production`,
-            QUEUE_DATABASE_URL: `postgres://shred_day:${SECRETS.postgresPassword}@10.0.0.3:5432/shred_day_production_queue`,
-            CACHE_DATABASE_URL: `postgres://shred_day:${SECRETS.postgresPassword}@10.0.0.3:5432/shred_day_production_cache`,
-            CABLE_DATABASE_URL: `postgres://shred_day:${SECRETS.postgresPassword}@10.0.0.3:5432/shred_day_production_cable`,
+            DATABASE_URL: `postgres://${app}@10.0.0.3:5432/shred_day_production`,
+            QUEUE_DATABASE_URL: `postgres://${app}@10.0.0.3:5432/shred_day_production_queue`,
+            CACHE_DATABASE_URL: `postgres://${app}@10.0.0.3:5432/shred_day_production_cache`,
+            CABLE_DATABASE_URL: `postgres://${app}@10.0.0.3:5432/shred_day_production_cable`,
         });
     });
 
     test("a password with URL-special characters is encoded in the URLs", async () => {
-        const c = productionConfig();
-        c.postgresPassword = "p@ss/word:with#chars-0123";
-        const e = await evaluate(c);
-        const urls = await valueOf(e.stack.postgres.urls);
-        expect(urls.DATABASE_URL).toBe("postgres://shred_day:p%40ss%2Fword%3Awith%23chars-0123@10.0.0.3:5432/shred_day_production");
+        expect(databaseUrl("shred_day_app", "p@ss/word:with#chars-0123", "10.0.0.3", "shred_day_production")).toBe(
+            "postgres://shred_day_app:p%40ss%2Fword%3Awith%23chars-0123@10.0.0.3:5432/shred_day_production",
+        );
     });
 
     test("databases are created after readiness, which waits for the container; both re-run for a new container", async () => {

@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { productionConfig } from "../support/fixtures";
+import { mockStdout } from "../../scripts/evaluate";
 import { hcloudCall, productionWorld } from "./adoptionMocks";
 
 function engineConfig(raw: Record<string, any>): Record<string, string> {
@@ -16,7 +17,7 @@ async function runIndex(raw: Record<string, any>): Promise<{ registered: string[
         {
             newResource: (args) => {
                 registered.push(args.name);
-                return { id: "1", state: { ...args.inputs, ipv4Address: "192.0.2.1" } };
+                return { id: "1", state: { ...args.inputs, ipv4Address: "192.0.2.1", stdout: mockStdout(String(args.inputs.create ?? "")) } };
             },
             // index.ts reads the adopted objects before any change (stacks/adoptionCheck.ts)
             call: (args) => hcloudCall(productionWorld())(args) ?? args.inputs,

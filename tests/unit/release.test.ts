@@ -1,4 +1,5 @@
 import { FORBIDDEN_WEB_ENV } from "../../components/appEnv";
+import { appRolePassword } from "../../components/appRole";
 import { productionConfig, SECRET_VALUES, SECRETS, withJobsHosts } from "../support/fixtures";
 import { Captured, evaluate, valueOf } from "../../scripts/evaluate";
 import { longestCommandChain, reruns } from "../support/rerun";
@@ -28,8 +29,8 @@ describe("env files", () => {
             WEB_CONCURRENCY: "2",
             RAILS_MASTER_KEY: SECRETS.appSecrets.RAILS_MASTER_KEY,
             DB_HOST: "10.0.0.3",
-            DATABASE_URL: `postgres://shred_day:${SECRETS.postgresPassword}@10.0.0.3:5432/shred_day_production`,
-            QUEUE_DATABASE_URL: `postgres://shred_day:${SECRETS.postgresPassword}@10.0.0.3:5432/shred_day_production_queue`,
+            DATABASE_URL: `postgres://shred_day_app:${appRolePassword(SECRETS.postgresPassword)}@10.0.0.3:5432/shred_day_production`,
+            QUEUE_DATABASE_URL: `postgres://shred_day_app:${appRolePassword(SECRETS.postgresPassword)}@10.0.0.3:5432/shred_day_production_queue`,
         });
         expect(webEnv.JOB_CONCURRENCY).toBeUndefined();
         expect(jobsEnv.JOB_CONCURRENCY).toBe("2");
@@ -72,7 +73,7 @@ describe("order of a release", () => {
         expect(e.named("release-migrate").dependsOn).toEqual(
             expect.arrayContaining(["release-env-shred-day-web", "release-pull-shred-day-web", "postgres-databases"]),
         );
-        expect(e.named("release-migrate").inputs.create).toContain("IMAGE='ghcr.io/shred-day/shred-day:v1'");
+        expect(e.named("release-migrate").inputs.create).toContain("IMAGE='ghcr.io/shred-day/shred-day:v1@sha256:");
         for (const host of ["shred-day-jobs-ubuntu", "shred-day-jobs-2"]) {
             expect(e.named(`release-jobs-start-${host}`).dependsOn.sort()).toEqual([`release-env-${host}`, "release-migrate", `release-pull-${host}`]);
             expect(e.named(`release-jobs-retire-${host}`).dependsOn).toEqual(["release-jobs-proof"]);
@@ -93,7 +94,7 @@ describe("order of a release", () => {
         const e = await evaluate(withJobsHosts(2));
         const release = await valueOf(e.stack.release.jobsRelease);
         const proof = e.named("release-jobs-proof").inputs.create as string;
-        // On mocks jobs-start printed nothing, so the start is "unknown" (the script refuses it).
+        // On mocks jobs-start printed nothing, so the start is "unknown" (the scripts then use their weaker rule and say so).
         expect(proof).toContain(`JOBS_HOSTS='shred-day-jobs-ubuntu-${release},unknown shred-day-jobs-2-${release},unknown'`);
         expect(proof).toContain("JOB_CONCURRENCY='2'");
         expect(proof).toContain("HEARTBEAT_SECONDS='60'");

@@ -106,23 +106,16 @@ describe("preview.yml", () => {
         expect(s.indexOf(gen)).toBeLessThan(s.indexOf(pulumi));
     });
 
-    test("dependencies are installed (npm ci) and the SSH agent holds the deploy key before the preview", () => {
+    test("dependencies are installed (npm ci) before the preview", () => {
         const npmCi = s.findIndex((x) => /^npm ci\b/.test(x.run ?? ""));
-        const agent = s.findIndex((x) => /ssh-agent -a "\$SSH_AUTH_SOCK"/.test(x.run ?? "") && /ssh-add -/.test(x.run ?? ""));
         expect(npmCi).toBeGreaterThanOrEqual(0);
-        expect(agent).toBeGreaterThanOrEqual(0);
         expect(npmCi).toBeLessThan(s.indexOf(pulumi));
-        expect(agent).toBeLessThan(s.indexOf(pulumi));
-        // The key goes in through the step's env and stdin, never through the command text.
-        expect(s[agent].env).toEqual({ SSH_PRIVATE_KEY: "${{ secrets.SHRED_DAY_SSH_PRIVATE_KEY }}" });
-        expect(s[agent].run).not.toContain("secrets.");
-        expect(wf.jobs.preview.env.SSH_AUTH_SOCK).toMatch(/^\/\S+\.sock$/);
     });
 
     test("the job has the passphrase, the Hetzner token and the state bucket's keys, all from secrets", () => {
         expect(wf.jobs.preview.env).toMatchObject({
             PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
-            HCLOUD_TOKEN: "${{ secrets.HCLOUD_TOKEN }}",
+            HCLOUD_TOKEN: "${{ secrets.HCLOUD_TOKEN_READ_ONLY }}",
             AWS_ACCESS_KEY_ID: "${{ secrets.PULUMI_BACKEND_ACCESS_KEY_ID }}",
             AWS_SECRET_ACCESS_KEY: "${{ secrets.PULUMI_BACKEND_SECRET_ACCESS_KEY }}",
         });
@@ -139,7 +132,7 @@ describe("preview.yml", () => {
     test("the secrets it uses are exactly the ones docs/review-and-preview.md names", () => {
         expect(secretsUsed(text)).toEqual(secretsInReadme());
         expect(secretsUsed(text)).toEqual(
-            ["HCLOUD_TOKEN", "PULUMI_BACKEND_ACCESS_KEY_ID", "PULUMI_BACKEND_SECRET_ACCESS_KEY", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "SHRED_DAY_SSH_PRIVATE_KEY"].sort(),
+            ["HCLOUD_TOKEN_READ_ONLY", "PULUMI_BACKEND_ACCESS_KEY_ID", "PULUMI_BACKEND_SECRET_ACCESS_KEY", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"].sort(),
         );
         expect(secretsUsed(read(".github/workflows/test.yml"))).toEqual([]);
     });

@@ -8,6 +8,9 @@ import { productionConfig } from "../support/fixtures";
 
 const CONTAINER = "docker:index/container:Container";
 
+// six evaluations of the program in one test: minutes on a loaded 2-core machine
+jest.setTimeout(240_000);
+
 describe("postgres.adoptFrom: the takeover", () => {
     test("preflight -> takeover -> our container: it is created only after the old accessory is stopped", async () => {
         const e = await evaluate(productionConfig());

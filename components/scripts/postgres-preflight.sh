@@ -159,7 +159,7 @@ ours_running=no
 # Evaluate one container's records (in $records).
 check_container() {
     local records=$1 kind a b c d e f _
-    local name="" status="" restart="" part="" manager="" image="" mounted=no publishes="" postgresish=no pgmajor=""
+    local name="" status="" restart="" part="" manager="" image="" mounted=no publishes="" postgresish=no
     while IFS=$PG_FS read -r kind a b c d e f _; do
         case $kind in
         C)
@@ -177,7 +177,7 @@ check_container() {
             fi
             ;;
         E)
-            [[ $a == PG_MAJOR=* ]] && pgmajor=${a#PG_MAJOR=} && postgresish=yes
+            [[ $a == PG_MAJOR=* ]] && postgresish=yes
             ;;
         esac
     done <<<"$records"
@@ -194,8 +194,8 @@ check_container() {
 
     if [[ -n $ADOPT_FROM && $name == "$ADOPT_FROM" ]]; then
         adopt_seen=yes
-        local cluster how pgdata envmajor pguser found_version=""
-        IFS=$PG_FS read -r cluster how pgdata envmajor pguser < <(pg_cluster_of <<<"$records")
+        local cluster how pgdata envmajor found_version=""
+        IFS=$PG_FS read -r cluster how pgdata envmajor _ < <(pg_cluster_of <<<"$records")
         if [[ -z $cluster ]]; then
             conflicts+=("  - postgres.adoptFrom = $ADOPT_FROM: $how; its data cannot be taken over from a host directory. Move it to a volume first (pg_dumpall, then restore into a bind-mounted directory), then set postgres.dataDir to that directory.")
             return 0

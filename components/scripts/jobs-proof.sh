@@ -93,15 +93,24 @@ done
 read -r -a host_items <<<"$JOBS_HOSTS"
 ((${#host_items[@]})) || usage_error "JOBS_HOSTS is empty."
 hostnames=()
+unknown_start=()
+sql_hosts=()
 for item in "${host_items[@]}"; do
     name=${item%%,*}
     started=${item#*,}
     [[ $item == *,* && $name =~ $HOSTNAME_RE ]] ||
         usage_error "JOBS_HOSTS item '$item' must be HOSTNAME,STARTED_AT with a valid container hostname."
-    [[ $started =~ $STARTED_RE ]] ||
-        usage_error "JOBS_HOSTS item '$item': STARTED_AT must be docker's State.StartedAt in UTC (e.g. 2026-01-02T03:04:05.123456789Z), got '$started'." \
+    if [[ $started == unknown ]]; then
+        # Only a driver that does not pass jobs-start's output on (a real `pulumi up` always
+        # does): the rule then has no lower bound in time, and says so in the report.
+        unknown_start+=("$name")
+        started=-infinity
+    elif [[ ! $started =~ $STARTED_RE ]]; then
+        usage_error "JOBS_HOSTS item '$item': STARTED_AT must be docker's State.StartedAt in UTC (e.g. 2026-01-02T03:04:05.123456789Z) or 'unknown', got '$started'." \
             "jobs-start prints it; if it is missing, run pulumi up again with --replace on that host's release-jobs-start step."
+    fi
     hostnames+=("$name")
+    sql_hosts+=("$name,$started")
 done
 
 # The web host's containers: exact hostnames, split into the web role (replaced by the web
@@ -239,7 +248,7 @@ query() {
     bounded "$POLL_TIMEOUT" "the proof query (psql in $CONTAINER)" docker exec -i "$CONTAINER" \
         psql -X -q -At -v ON_ERROR_STOP=1 -U "$DB_USER" -d "$QUEUE_DB" \
         -v live_seconds="$LIVE_SECONDS" -v heartbeat_seconds="$HEARTBEAT_SECONDS" -v max_offset="$MAX_CLOCK_OFFSET_SECONDS" \
-        -v concurrency="$JOB_CONCURRENCY" -v hosts="$JOBS_HOSTS" \
+        -v concurrency="$JOB_CONCURRENCY" -v hosts="${sql_hosts[*]}" \
         -v web_replaced="${web_replaced[*]}" -v web_other="${web_other[*]}" \
         -f - <<<"$PROOF_SQL"
 }
@@ -301,6 +310,9 @@ evaluate() {
             fi
             if ((sups > 1)); then
                 text+=" [$sups supervisors since start]"
+            fi
+            if [[ " ${unknown_start[*]} " == *" $name "* ]]; then
+                text+=" [container start unknown (jobs-start's output was not passed on): rows of an earlier container with this hostname count too]"
             fi
             REPORT+=$'\n'$(printf '%-44s %-8s %-19s %-11s %-22s %s' "$name" "$mode" "$good/$JOB_CONCURRENCY" "$disp" "$offset" "$text")
             ;;

@@ -96,6 +96,20 @@ describe("jobs-retire.sh: the docker side of the proof, before anything is stopp
         expect(await names()).toEqual([OLD, "shred-day-web-x"]);
     });
 
+    test("both facts unknown (a driver that does not pass jobs-start's output on): only a container that never restarted is accepted (i12)", async () => {
+        await containers();
+        const ok = await retire({ STARTED_AT: "unknown", RESTART_COUNT: "unknown" });
+        expect(ok.code).toBe(0);
+        expect(ok.stdout).toContain("note: jobs-start's facts were not passed on; requiring a restart count of 0");
+        expect(await names()).toEqual([NEW, "shred-day-web-x"]);
+
+        await containers(["bash", "-c", "sleep 1; exit 1"], "always");
+        for (let i = 0; i < 60 && (await docker.ok(["inspect", "--format", "{{.RestartCount}}", NEW])) === "0"; i++) await sleep(200);
+        const restarted = await retire({ STARTED_AT: "unknown", RESTART_COUNT: "unknown" });
+        expect(restarted.code).toBe(1);
+        expect(await names()).toEqual([NEW, OLD, "shred-day-web-x"].sort());
+    });
+
     test("refuses unknown start facts (a preview, or a jobs-start that did not report) and bad stop timeouts before calling docker", async () => {
         await containers();
         for (const [over, message] of [

@@ -109,3 +109,29 @@ describe("routesOut (the check before anything is dialled)", () => {
         expect(routesOut("ns", [{ dst: "2001:db8::/64", dev: "eth0" }], allowed).join()).toMatch(/IPv6/);
     });
 });
+
+test("Ctrl-C (SIGINT) on a process with a lab tears it down: nothing left", async () => {
+    const { spawn } = await import("child_process");
+    const child = spawn(`${__dirname}/../../node_modules/.bin/ts-node`, ["-T", `${__dirname}/labChild.ts`], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    const info = await new Promise<{ id: string; dir: string; namespaces: string[] }>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`the child lab did not start in 90 s: ${err}`)), 90_000);
+        child.stdout.on("data", (d) => {
+            out += d;
+            if (out.includes("\n")) {
+                clearTimeout(t);
+                resolve(JSON.parse(out.split("\n")[0]));
+            }
+        });
+    });
+    expect(leftovers(info.id, info.dir, info.namespaces).length).toBeGreaterThan(0); // it is there
+    const code = await new Promise<number | null>((resolve) => {
+        child.on("exit", (c) => resolve(c));
+        child.kill("SIGINT");
+    });
+    expect(code).toBe(130);
+    expect(err).toContain("SIGINT: tearing down");
+    expect(leftovers(info.id, info.dir, info.namespaces)).toEqual([]);
+});

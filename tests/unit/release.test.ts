@@ -94,7 +94,7 @@ describe("order of a release", () => {
         const e = await evaluate(withJobsHosts(2));
         const release = await valueOf(e.stack.release.jobsRelease);
         const proof = e.named("release-jobs-proof").inputs.create as string;
-        // On mocks jobs-start printed nothing, so the start is "unknown" (the script refuses it).
+        // On mocks jobs-start printed nothing, so the start is "unknown" (the scripts then use their weaker rule and say so).
         expect(proof).toContain(`JOBS_HOSTS='shred-day-jobs-ubuntu-${release},unknown shred-day-jobs-2-${release},unknown'`);
         expect(proof).toContain("JOB_CONCURRENCY='2'");
         expect(proof).toContain("HEARTBEAT_SECONDS='60'");

@@ -17,7 +17,7 @@ describe("postgres.adoptFrom: the takeover", () => {
         const takeover = e.named("postgres-takeover");
         const [pg] = e.ofType(CONTAINER);
         expect(takeover.dependsOn).toEqual(["postgres-preflight"]);
-        expect(pg.dependsOn).toEqual(["postgres-takeover"]);
+        expect(pg.dependsOn).toEqual(["postgres-takeover", "postgres-password-file"]);
         expect(pg.deleteBeforeReplace).toBe(true);
         for (const p of [`ADOPT_FROM='shred-day-db'`, `DATA_DIR='/root/shred-day-db/data'`, `PG_MAJOR='16'`, `CONTAINER='${POSTGRES_CONTAINER}'`, `DUMP_DIR='${DUMP_DIR}'`, `NETWORK='kamal'`]) {
             expect(takeover.inputs.create).toContain(p);
@@ -38,7 +38,11 @@ describe("postgres.adoptFrom: the takeover", () => {
         );
         // not Kamal's accessory label: `kamal accessory remove` prunes by label service=<accessory service>
         expect(pg.inputs.labels).not.toContainEqual({ label: "service", value: "shred-day-db" });
-        expect(pg.inputs.volumes).toEqual([{ hostPath: "/root/shred-day-db/data", containerPath: "/var/lib/postgresql/data" }]);
+        expect(pg.inputs.volumes).toEqual([
+            { hostPath: "/root/shred-day-db/data", containerPath: "/var/lib/postgresql/data" },
+            // the superuser's password file (issue 11 point 6)
+            { hostPath: "/etc/shred-day/postgres-password", containerPath: "/run/secrets/postgres-password", readOnly: true },
+        ]);
     });
 
     test("preflight and takeover run again whenever the container would be created anew (image, data dir, password, port)", async () => {
@@ -81,7 +85,7 @@ describe("postgres.initialize: a brand-new cluster", () => {
         expect(e.resources.some((r) => r.name === "postgres-takeover")).toBe(false);
         const [pg] = e.ofType(CONTAINER);
         expect(pg.inputs.networksAdvanced).toBeUndefined();
-        expect(pg.dependsOn).toEqual(["postgres-preflight"]);
+        expect(pg.dependsOn).toEqual(["postgres-preflight", "postgres-password-file"]);
         expect(e.named("postgres-preflight").inputs.create).toContain("INITIALIZE='true'");
     });
 });

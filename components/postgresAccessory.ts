@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import { appRolePassword } from "./appRole";
 import { ENV_DIR } from "./cloudConfig";
 import { connectionTo, dockerSshOpts, remoteStep, SshAccess, SshClientFiles } from "./remote";
@@ -181,7 +182,9 @@ export class PostgresAccessory extends pulumi.ComponentResource {
         // The password comes from a root-only file (issue 11 point 6): `docker inspect` never shows it.
         const envs = [`POSTGRES_USER=${args.user}`, `POSTGRES_PASSWORD_FILE=${PASSWORD_FILE_IN_CONTAINER}`, `POSTGRES_DB=${args.roles.primary}`];
         // Everything the container is made of: a change creates it anew, so the checks run again first.
-        const containerTriggers = [JSON.stringify(spec), image.imageId, JSON.stringify(envs)];
+        // The password counts too (a new one is written to the password file first), as a digest, secret in the state.
+        const passwordDigest = pulumi.secret(args.password.apply((p) => createHash("sha256").update(p).digest("hex")));
+        const containerTriggers = [JSON.stringify(spec), image.imageId, JSON.stringify(envs), passwordDigest];
 
         const preflight = remoteStep(
             `${name}-preflight`,

@@ -65,7 +65,11 @@ start=$SECONDS
 # Named, so that a run past DB_PREPARE_TIMEOUT can be removed (killing the client leaves the container running).
 migrator="db-prepare-$$-$RANDOM"
 set +e
-out=$(bounded "$DB_PREPARE_TIMEOUT" "bin/rails ${tasks[*]}" docker run --rm --name "$migrator" --pull never --env-file "$ENV_FILE" "$IMAGE" bin/rails "${tasks[@]}" 2>&1)
+if ((${#tasks[@]} == 2)); then
+    out=$(bounded "$DB_PREPARE_TIMEOUT" "bin/rails ${tasks[*]}" docker run --rm --name "$migrator" --pull never --env-file "$ENV_FILE" "$IMAGE" bin/rails db:prepare data:migrate 2>&1)
+else
+    out=$(bounded "$DB_PREPARE_TIMEOUT" "bin/rails ${tasks[*]}" docker run --rm --name "$migrator" --pull never --env-file "$ENV_FILE" "$IMAGE" bin/rails db:prepare 2>&1)
+fi
 code=$?
 set -e
 if ((code == 124)); then

@@ -17,8 +17,7 @@ describe("postgres.adoptFrom: the takeover", () => {
         const takeover = e.named("postgres-takeover");
         const [pg] = e.ofType(CONTAINER);
         expect(takeover.dependsOn).toEqual(["postgres-preflight"]);
-        expect(pg.dependsOn).toContain("postgres-takeover");
-        expect(pg.dependsOn).not.toContain("postgres-preflight");
+        expect(pg.dependsOn).toEqual(["postgres-takeover", "postgres-password-file"]);
         expect(pg.deleteBeforeReplace).toBe(true);
         for (const p of [`ADOPT_FROM='shred-day-db'`, `DATA_DIR='/root/shred-day-db/data'`, `PG_MAJOR='16'`, `CONTAINER='${POSTGRES_CONTAINER}'`, `DUMP_DIR='${DUMP_DIR}'`, `NETWORK='kamal'`]) {
             expect(takeover.inputs.create).toContain(p);
@@ -39,10 +38,14 @@ describe("postgres.adoptFrom: the takeover", () => {
         );
         // not Kamal's accessory label: `kamal accessory remove` prunes by label service=<accessory service>
         expect(pg.inputs.labels).not.toContainEqual({ label: "service", value: "shred-day-db" });
-        expect(pg.inputs.volumes).toContainEqual({ hostPath: "/root/shred-day-db/data", containerPath: "/var/lib/postgresql/data" });
+        expect(pg.inputs.volumes).toEqual([
+            { hostPath: "/root/shred-day-db/data", containerPath: "/var/lib/postgresql/data" },
+            // the superuser's password file (issue 11 point 6)
+            { hostPath: "/etc/shred-day/postgres-password", containerPath: "/run/secrets/postgres-password", readOnly: true },
+        ]);
     });
 
-    test("preflight and takeover run again whenever the container would be created anew (image, data dir, port)", async () => {
+    test("preflight and takeover run again whenever the container would be created anew (image, data dir, password, port)", async () => {
         const base = await evaluate(productionConfig());
         const triggersOf = (e: typeof base) => ["postgres-preflight", "postgres-takeover"].map((n) => JSON.stringify(e.named(n).inputs.triggers));
         const same = await evaluate(productionConfig());
@@ -50,6 +53,7 @@ describe("postgres.adoptFrom: the takeover", () => {
         const variants: ((c: Record<string, any>) => void)[] = [
             (c) => (c.postgres.image = "postgres:16.4"),
             (c) => (c.postgres.dataDir = "/srv/pg"),
+            (c) => (c.postgresPassword = "another-password-0123456789"),
             (c) => (c.web.privateIp = "10.0.0.9"),
         ];
         for (const change of variants) {
@@ -60,8 +64,8 @@ describe("postgres.adoptFrom: the takeover", () => {
             expect(after[0]).not.toEqual(before[0]);
             expect(after[1]).not.toEqual(before[1]);
         }
-        // the password is not in them (the container reads it from a root-only file)
-        expect(JSON.stringify(base.named("postgres-preflight").inputs.triggers)).not.toContain("pg-SECRET");
+        // the password is in the triggers only as a secret
+        expect(base.named("postgres-preflight").secretPaths.some((p) => p.startsWith("triggers"))).toBe(true);
     });
 
     test("the image is pulled before the checks (their triggers need its id), never after the container", async () => {
@@ -81,7 +85,7 @@ describe("postgres.initialize: a brand-new cluster", () => {
         expect(e.resources.some((r) => r.name === "postgres-takeover")).toBe(false);
         const [pg] = e.ofType(CONTAINER);
         expect(pg.inputs.networksAdvanced).toBeUndefined();
-        expect(pg.dependsOn).toContain("postgres-preflight");
+        expect(pg.dependsOn).toEqual(["postgres-preflight", "postgres-password-file"]);
         expect(e.named("postgres-preflight").inputs.create).toContain("INITIALIZE='true'");
     });
 });

@@ -197,7 +197,7 @@ describe("postgres-preflight.sh: the data directory (moved here from postgres-sc
     const runScript = (_name: "postgres-preflight", p: ScriptParams) => preflight(p);
     const CONTAINER = POSTGRES_CONTAINER;
     let n = 0;
-    const newDir = () => path.join(scratch, `data-${++n}`);
+    const newDir = () => path.join(scratch, `layout-${++n}`);
     function cluster(dir: string, relPath: string, version: string) {
         fs.mkdirSync(path.join(dir, path.dirname(relPath)), { recursive: true });
         fs.writeFileSync(path.join(dir, relPath), `${version}\n`);

@@ -145,9 +145,18 @@ export class Driver {
         return "update";
     }
 
-    /** Evaluations one at a time (the mocks are global), with the outputs and ids the engine would have in state. */
-    private evaluate(raw: Record<string, unknown>): Promise<Evaluation> {
-        const p = this.evaluations.then(() => evaluate(raw, { outputs: { ...this.outputs }, ids: { ...this.ids } }));
+    /**
+     * Evaluations one at a time (the mocks are global), with the outputs and ids the engine would have in state.
+     * `pending`: commands of the running `up` that have not finished. Their outputs are not known yet (the
+     * engine holds back every input made from them), so they are fed as unknown and the evaluation runs as a
+     * preview: an `apply` over them (e.g. the release's agreedContent over every host's pull) waits instead of
+     * mixing this up's real outputs with a previous up's or the mocks'.
+     */
+    private evaluate(raw: Record<string, unknown>, pending: string[] = []): Promise<Evaluation> {
+        const unknowns = Object.fromEntries(pending.map((n) => [n, { stdout: UNKNOWN, stderr: UNKNOWN }]));
+        const p = this.evaluations.then(() =>
+            evaluate(raw, { preview: pending.length > 0, outputs: { ...this.outputs, ...unknowns }, ids: { ...this.ids } }),
+        );
         this.evaluations = p.catch(() => undefined);
         return p;
     }
@@ -186,9 +195,13 @@ export class Driver {
             const start = async (first: Captured) => {
                 let r = first;
                 // Inputs made from outputs of steps that ran in this up: the engine resolves them only now.
+                // Every producer of r's inputs is done (pump waits for them); steps still pending elsewhere
+                // in the graph are unknown in this evaluation.
                 if (r.inputDependsOn.some((d) => fresh.has(d))) {
-                    e = await this.evaluate(raw);
+                    const pending = custom.filter((x) => x.type === COMMAND && !done.has(x.name)).map((x) => x.name);
+                    e = await this.evaluate(raw, pending);
                     r = e.named(r.name);
+                    if (containsUnknown(r.inputs)) throw new Error(`${r.name}: an input is still unknown after every producer finished (driver bug)`);
                 }
                 const action = this.actionFor(r);
                 if (action === "same" || !isRemote(r.type)) {
@@ -231,6 +244,15 @@ export class Driver {
             };
             pump();
         });
+
+        // The state the up leaves: every output known (the last evaluation above may have had pending steps).
+        if (fresh.size > 0) {
+            try {
+                e = await this.evaluate(raw);
+            } catch (err) {
+                if (!failing) throw err;
+            }
+        }
 
         // Removed resources: delete (run `delete` of a command that has one; remove a container).
         if (!failing) {
@@ -348,6 +370,15 @@ export class Driver {
             return { host: h.name, ...r };
         })();
     }
+}
+
+/** The Pulumi wire sentinel for an unknown value (@pulumi/pulumi runtime/rpc unknownValue). */
+const UNKNOWN = pulumi.runtime.unknownValue as string;
+
+function containsUnknown(v: unknown): boolean {
+    if (v === UNKNOWN) return true;
+    if (v === null || typeof v !== "object") return false;
+    return Object.values(v as object).some(containsUnknown);
 }
 
 function isRemote(type: string): boolean {

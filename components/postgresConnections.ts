@@ -1,7 +1,9 @@
 /**
  * How many Postgres connections a release can open, from the config, against max_connections.
- * A pure function: stacks/shredDay.ts passes its `setting` to the Postgres container as
- * `-c max_connections=`, and refuses the config (with these numbers) past MAX_SETTING.
+ * A pure function: stacks/config.ts refuses a config whose need is above `postgres.maxConnections`
+ * (the Postgres container's `-c max_connections=`), naming `setting` as the value to set, and any
+ * need past MAX_SETTING. The setting is never derived from the need: changing it restarts Postgres,
+ * so only an explicit edit of postgres.maxConnections may do that, not a concurrency or host change.
  *
  * Upper bounds, counted the way Rails and Solid Queue size their pools (connections open
  * lazily, so this is what a busy release can reach, not what an idle one holds):
@@ -36,7 +38,7 @@ export interface ConnectionBudget {
     jobs: number;
     peak: number;
     needed: number;
-    /** What to set max_connections to: Postgres' default 100, or the need rounded up to 50. */
+    /** The postgres.maxConnections to suggest: Postgres' default 100, or the need rounded up to 50. */
     setting: number;
     /** One line per term, for messages and the plan. */
     explain: string;
@@ -45,6 +47,8 @@ export interface ConnectionBudget {
 export const WORKER_THREADS = 3;
 export const RESERVED = 6;
 export const DEFAULT_MAX_CONNECTIONS = 100;
+/** postgres.maxConnections when the config does not set it: room for a second jobs host at the defaults. */
+export const MAX_CONNECTIONS_SETTING_DEFAULT = 200;
 /**
  * Above this, refuse: every connection is a Postgres backend process (a few MB each), and past
  * a couple of thousand a pooler (PgBouncer) in front of Postgres is the answer, not a bigger
@@ -73,4 +77,21 @@ export function connectionBudget(c: ConnectionInput): ConnectionBudget {
 export function envCount(value: string | undefined, fallback: number): number {
     if (value === undefined || value === "") return fallback;
     return /^[1-9][0-9]{0,3}$/.test(value) ? Number(value) : NaN;
+}
+
+/**
+ * The postgres.maxConnections a raw stack config (as in Pulumi.<stack>.yaml) needs, from its own
+ * hosts, concurrency, web env and databases: what the config's refusal names. For tools that scale
+ * a config (the bench, test fixtures), as an operator raises the key after adding hosts.
+ */
+export function neededMaxConnections(raw: Record<string, any>): number {
+    const env = { ...raw.app?.env, ...raw.web?.env };
+    const count = (v: unknown, fallback: number) => envCount(v === undefined ? undefined : String(v), fallback);
+    return connectionBudget({
+        jobsHosts: raw.jobs.hosts.length,
+        jobConcurrency: raw.jobs.concurrency,
+        webConcurrency: count(env.WEB_CONCURRENCY, 1),
+        webThreads: count(env.RAILS_MAX_THREADS, 3),
+        databases: raw.postgres.databases.length,
+    }).setting;
 }

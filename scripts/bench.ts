@@ -10,6 +10,7 @@
  */
 import ipaddr from "ipaddr.js";
 import { parseArgs } from "util";
+import { MAX_CONNECTIONS_SETTING_DEFAULT, neededMaxConnections } from "../components/postgresConnections";
 import { ConfigError, parseConfig } from "../stacks/config";
 import { PROJECT_DIR, readStackFile, StackFileError } from "../stacks/stackFile";
 import { evaluate } from "./evaluate";
@@ -55,6 +56,8 @@ export function scaleJobsHosts(base: Raw, n: number): Raw {
     }
     if (hosts.length < n) throw new Error(`the subnet ${c.network.subnetRange} has room for ${hosts.length} jobs hosts, not ${n}`);
     c.jobs.hosts = hosts;
+    // As an operator would after adding hosts: raise postgres.maxConnections to what the config asks for.
+    c.postgres.maxConnections = Math.max(c.postgres?.maxConnections ?? MAX_CONNECTIONS_SETTING_DEFAULT, neededMaxConnections(c));
     return c;
 }
 

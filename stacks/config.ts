@@ -5,7 +5,7 @@
  *
  * Every refusal names the key, the bad value and the fix, all problems at once.
  */
-import { connectionBudget, envCount, MAX_SETTING } from "../components/postgresConnections";
+import { connectionBudget, DEFAULT_MAX_CONNECTIONS, envCount, MAX_CONNECTIONS_SETTING_DEFAULT, MAX_SETTING } from "../components/postgresConnections";
 import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
@@ -205,6 +205,16 @@ const schema = z.strictObject({
         /** The app's own role, without superuser rights, owning the databases (issue 11 point 7); default USER_app. */
         appUser: identifier.optional(),
         databases: z.array(identifier).min(1, "must list the app's databases, such as shred_day_production and shred_day_production_queue"),
+        /**
+         * Postgres' max_connections. Set explicitly (default 200), never derived: a change restarts the
+         * Postgres container, so only an edit of this key may cause one, never a concurrency or host change.
+         */
+        maxConnections: z
+            .number()
+            .int(`must be a whole number from ${DEFAULT_MAX_CONNECTIONS} to ${MAX_SETTING}, e.g. 200`)
+            .min(DEFAULT_MAX_CONNECTIONS, `must be ${DEFAULT_MAX_CONNECTIONS}..${MAX_SETTING} (Postgres' default is ${DEFAULT_MAX_CONNECTIONS}), e.g. 200`)
+            .max(MAX_SETTING, `must be ${DEFAULT_MAX_CONNECTIONS}..${MAX_SETTING}: past that, put a pooler such as PgBouncer in front of Postgres`)
+            .default(MAX_CONNECTIONS_SETTING_DEFAULT),
     }),
     app: z.strictObject({
         image: imageRef("ghcr.io/owner/shred-day:abc123 or ghcr.io/owner/shred-day@sha256:<digest>"),
@@ -276,7 +286,7 @@ export interface StackConfig {
         /** Where the image expects its data: /var/lib/postgresql/data before 18, /var/lib/postgresql from 18. */
         mountPath: string;
         port: number;
-        /** max_connections for the Postgres container, from connectionBudget (components/postgresConnections.ts). */
+        /** postgres.maxConnections, checked against connectionBudget (components/postgresConnections.ts). */
         maxConnections: number;
         /** How that number was reached. */
         connections: string;
@@ -700,6 +710,12 @@ function derive(c: Parsed, earlier: string[] = []): StackConfig {
     const budget = connectionBudget({ jobsHosts: c.jobs.hosts.length, jobConcurrency: c.jobs.concurrency, webConcurrency, webThreads, databases: dbs.length });
     if (!Number.isNaN(budget.needed) && budget.setting > MAX_SETTING) {
         problems.push(`${k("jobs")}: this release needs ${budget.needed} Postgres connections (${budget.explain}), which would need max_connections above ${MAX_SETTING}; lower jobs.concurrency, WEB_CONCURRENCY or RAILS_MAX_THREADS, or use fewer jobs hosts`);
+    } else if (!Number.isNaN(budget.needed) && budget.needed > c.postgres.maxConnections) {
+        problems.push(
+            `${k("postgres.maxConnections")} = ${c.postgres.maxConnections}: a release of this config can open ${budget.needed} Postgres connections (${budget.explain}); ` +
+                `set it to ${budget.setting} (\`pulumi config set --path ${NAMESPACE}:postgres.maxConnections ${budget.setting}\`: the next up restarts the Postgres container once, a short database outage), ` +
+                `or lower jobs.concurrency, WEB_CONCURRENCY or RAILS_MAX_THREADS, or use fewer jobs hosts`,
+        );
     }
 
     if (problems.length > 0) throw new ConfigError(problems);
@@ -717,7 +733,7 @@ function derive(c: Parsed, earlier: string[] = []): StackConfig {
             major,
             mountPath: major >= 18 ? "/var/lib/postgresql" : "/var/lib/postgresql/data",
             port: 5432,
-            maxConnections: budget.setting,
+            maxConnections: c.postgres.maxConnections,
             connections: budget.explain,
             roles: {
                 primary,

@@ -3,6 +3,7 @@
  * shipped (placeholders and all) is copied here, so the suite passes whatever the user has put
  * in theirs. The one check of the real file says so in its name (tests/unit/program-user-stack-file.test.ts).
  */
+import { MAX_CONNECTIONS_SETTING_DEFAULT, neededMaxConnections } from "../../components/postgresConnections";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -144,6 +145,8 @@ export function withJobsHosts(n: number, base: Raw = productionConfig()): Raw {
             ? { importId: base.jobs.hosts[0].importId, publicIp: base.jobs.hosts[0].publicIp, hostKey: base.jobs.hosts[0].hostKey }
             : {}),
     }));
+    // An operator who adds hosts raises postgres.maxConnections as the config's refusal says (never lowers it).
+    c.postgres.maxConnections = Math.max(c.postgres.maxConnections ?? MAX_CONNECTIONS_SETTING_DEFAULT, neededMaxConnections(c));
     return c;
 }
 

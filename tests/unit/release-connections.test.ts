@@ -33,10 +33,33 @@ describe("Postgres connections a release can open (issue 12.8)", () => {
         expect(connectionBudget({ jobsHosts: 20, jobConcurrency: 2, webConcurrency: 2, webThreads: 3, databases: 4 })).toMatchObject({ needed: 1350, setting: 1350 });
     });
 
-    test("the Postgres container gets -c max_connections from the config", async () => {
-        const e = await evaluate(withJobsHosts(2));
-        const container = e.ofType("docker:index/container:Container")[0];
-        expect(container.inputs.command).toEqual(["postgres", "-c", "max_connections=200"]);
+    test("the Postgres container gets -c max_connections from postgres.maxConnections (default 200), never from the need", async () => {
+        const command = async (c: ReturnType<typeof productionConfig>) =>
+            (await evaluate(c)).ofType("docker:index/container:Container")[0].inputs.command;
+        expect(await command(productionConfig())).toEqual(["postgres", "-c", "max_connections=200"]);
+        const more = productionConfig();
+        more.jobs.concurrency = 4; // needs 152: fits 200, so Postgres is left alone
+        expect(await command(more)).toEqual(["postgres", "-c", "max_connections=200"]);
+        const raised = productionConfig();
+        raised.postgres.maxConnections = 300;
+        expect(await command(raised)).toEqual(["postgres", "-c", "max_connections=300"]);
+    });
+
+    test("a need above postgres.maxConnections is refused, naming the key, the numbers and the value to set", () => {
+        const c = withJobsHosts(2);
+        c.jobs.concurrency = 3; // 2 hosts x 47 + web 24: max(2 x 94 + 24, 94 + 48) + 6 = 218
+        c.postgres.maxConnections = 200;
+        expect(() => parseConfig(c)).toThrow(
+            /shred-day:postgres\.maxConnections = 200: a release of this config can open 218 Postgres connections \(web: .*\); set it to 250 \(`pulumi config set --path shred-day:postgres\.maxConnections 250`: the next up restarts the Postgres container once/,
+        );
+        c.postgres.maxConnections = 250;
+        expect(() => parseConfig(c)).not.toThrow();
+    });
+
+    test("postgres.maxConnections outside 100..2000 is refused with the range", () => {
+        const c = productionConfig();
+        c.postgres.maxConnections = 50;
+        expect(() => parseConfig(c)).toThrow(/shred-day:postgres\.maxConnections = 50: must be 100\.\.2000/);
     });
 
     test("a config needing more than 2000 connections is refused, with the numbers", () => {

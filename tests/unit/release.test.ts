@@ -171,10 +171,6 @@ describe("re-run only what changed", () => {
     test("a concurrency change re-runs only the jobs rollout and the proof", async () => {
         const r = await run((c) => (c.jobs.concurrency = 4));
         expect(r.changed).toEqual([
-            // max_connections follows (components/postgresConnections.ts): the Postgres container is created
-            // anew, so its preflight and takeover (idempotent: nothing left to take over) run first (issue 10)
-            "postgres-preflight",
-            "postgres-takeover",
             "release-env-shred-day-jobs-ubuntu",
             "release-jobs-proof",
             "release-jobs-retire-shred-day-jobs-ubuntu",
@@ -190,10 +186,6 @@ describe("re-run only what changed", () => {
     test("a web env change re-runs only the web rollout", async () => {
         const r = await run((c) => (c.web.env = { ...c.web.env, WEB_CONCURRENCY: "3" }));
         expect(r.changed).toEqual([
-            // max_connections follows (components/postgresConnections.ts): the Postgres container is created
-            // anew, so its preflight and takeover (idempotent: nothing left to take over) run first (issue 10)
-            "postgres-preflight",
-            "postgres-takeover",
             "release-env-shred-day-web",
             "release-web",
         ]);
@@ -204,10 +196,6 @@ describe("re-run only what changed", () => {
         const after = await evaluate(withJobsHosts(2));
         const r = reruns(before, after);
         expect(r.changed).toEqual([
-            // max_connections follows (components/postgresConnections.ts): the Postgres container is created
-            // anew, so its preflight and takeover (idempotent: nothing left to take over) run first (issue 10)
-            "postgres-preflight",
-            "postgres-takeover",
             "release-jobs-proof",
         ]);
         expect(r.added).toEqual([

@@ -22,6 +22,10 @@ export function rehearsalConfig(opts: { tag: string; operatorKeyFile?: string; c
     // The stand-in's heartbeat (Solid Queue's process_heartbeat_interval, 60 s by default) every 5 s: the proof
     // waits for one heartbeat, so each release in the rehearsal takes ~10 s there instead of ~65 s.
     c.app.env = { ...c.app.env, STANDIN_HEARTBEAT_SECONDS: "5" };
+    // max_connections is set, never derived (stacks/config.ts): the scenarios go up to jobs.concurrency 3 on two
+    // jobs hosts (218 connections at the peak), so the stack sets room for it from the first up, as an operator
+    // would, and a concurrency change leaves Postgres alone.
+    c.postgres.maxConnections = 300;
     if (opts.concurrency !== undefined) c.jobs.concurrency = opts.concurrency;
     if (opts.operatorKeyFile) c.sshPrivateKey = fs.readFileSync(opts.operatorKeyFile, "utf8");
     else delete c.sshPrivateKey;

@@ -128,6 +128,21 @@ export class Driver {
         return [...this.state.keys()].sort();
     }
 
+    /**
+     * What the tls provider gives a host the program creates (`<host>-host-key`,
+     * components/hostKeys.ts newHostKey): the lab host's own key pair, which its sshd serves as
+     * cloud-init would have installed it. Adopted hosts have no such resource; their keys come
+     * from the config (rehearsal.ts).
+     */
+    private hostKeyOutputs(): Record<string, Record<string, any>> {
+        return Object.fromEntries(
+            this.lab.hosts.map((h) => [
+                `${h.name}-host-key`,
+                { publicKeyOpenssh: `${h.hostPublicKey}\n`, privateKeyOpenssh: fs.readFileSync(h.hostPrivateKeyFile, "utf8") },
+            ]),
+        );
+    }
+
     /** Which steps `up(raw)` would run, and how, without running them. */
     async preview(raw: Record<string, unknown>): Promise<Map<string, Action>> {
         const e = await this.evaluate(raw);
@@ -145,9 +160,18 @@ export class Driver {
         return "update";
     }
 
-    /** Evaluations one at a time (the mocks are global), with the outputs and ids the engine would have in state. */
-    private evaluate(raw: Record<string, unknown>): Promise<Evaluation> {
-        const p = this.evaluations.then(() => evaluate(raw, { outputs: { ...this.outputs }, ids: { ...this.ids } }));
+    /**
+     * Evaluations one at a time (the mocks are global), with the outputs and ids the engine would have in state.
+     * `pending`: commands of the running `up` that have not finished. Their outputs are not known yet (the
+     * engine holds back every input made from them), so they are fed as unknown and the evaluation runs as a
+     * preview: an `apply` over them (e.g. the release's agreedContent over every host's pull) waits instead of
+     * mixing this up's real outputs with a previous up's or the mocks'.
+     */
+    private evaluate(raw: Record<string, unknown>, pending: string[] = []): Promise<Evaluation> {
+        const unknowns = Object.fromEntries(pending.map((n) => [n, { stdout: UNKNOWN, stderr: UNKNOWN }]));
+        const p = this.evaluations.then(() =>
+            evaluate(raw, { preview: pending.length > 0, outputs: { ...this.hostKeyOutputs(), ...this.outputs, ...unknowns }, ids: { ...this.ids } }),
+        );
         this.evaluations = p.catch(() => undefined);
         return p;
     }
@@ -186,9 +210,13 @@ export class Driver {
             const start = async (first: Captured) => {
                 let r = first;
                 // Inputs made from outputs of steps that ran in this up: the engine resolves them only now.
+                // Every producer of r's inputs is done (pump waits for them); steps still pending elsewhere
+                // in the graph are unknown in this evaluation.
                 if (r.inputDependsOn.some((d) => fresh.has(d))) {
-                    e = await this.evaluate(raw);
+                    const pending = custom.filter((x) => x.type === COMMAND && !done.has(x.name)).map((x) => x.name);
+                    e = await this.evaluate(raw, pending);
                     r = e.named(r.name);
+                    if (containsUnknown(r.inputs)) throw new Error(`${r.name}: an input is still unknown after every producer finished (driver bug)`);
                 }
                 const action = this.actionFor(r);
                 if (action === "same" || !isRemote(r.type)) {
@@ -231,6 +259,15 @@ export class Driver {
             };
             pump();
         });
+
+        // The state the up leaves: every output known (the last evaluation above may have had pending steps).
+        if (fresh.size > 0) {
+            try {
+                e = await this.evaluate(raw);
+            } catch (err) {
+                if (!failing) throw err;
+            }
+        }
 
         // Removed resources: delete (run `delete` of a command that has one; remove a container).
         if (!failing) {
@@ -302,12 +339,28 @@ export class Driver {
 
     private runCommand(inputs: Record<string, any>, text: string) {
         const conn = inputs.connection ?? {};
-        return this.ssh({ host: conn.host, user: conn.user ?? "root", privateKey: conn.privateKey, dialErrorLimit: conn.dialErrorLimit }, text, inputs.stdin ?? "");
+        if (typeof conn.hostKey !== "string" || conn.hostKey === "") throw new Error(`a remote command to ${conn.host} has no hostKey in its connection; the program must pin every host's key`);
+        return this.ssh({ host: conn.host, user: conn.user ?? "root", privateKey: conn.privateKey, hostKey: conn.hostKey, dialErrorLimit: conn.dialErrorLimit }, text, inputs.stdin ?? "");
+    }
+
+    /** A known_hosts file trusting exactly `hostKey` for `address` (the provider's hostKey check). */
+    private knownHostsFile(address: string, hostKey: string): string {
+        const line = `${address} ${hostKey.trim().split(/\s+/).slice(0, 2).join(" ")}\n`;
+        const digest = crypto.createHash("sha256").update(line).digest("hex").slice(0, 16);
+        const file = path.join(this.lab.dir, `driver-known-hosts-${digest}`);
+        if (!fs.existsSync(file)) fs.writeFileSync(file, line, { mode: 0o600 });
+        return file;
     }
 
     /** One SSH session from the operator namespace, like the provider's: the login shell runs `command`; stdin then EOF. */
     ssh(
-        conn: { host: string; user: string; privateKey?: string; dialErrorLimit?: number },
+        /**
+         * hostKey: the connection's pinned host key; ssh trusts only it (StrictHostKeyChecking=yes), so
+         * a step whose hostKey is not the dialled host's fails with "Host key verification failed".
+         * Without one (the Docker provider's steps, whose own ssh reads the program's known_hosts),
+         * the lab's known_hosts of its per-run keys is used.
+         */
+        conn: { host: string; user: string; privateKey?: string; hostKey?: string; dialErrorLimit?: number },
         command: string,
         stdin = "",
     ): Promise<{ host: string; code: number; stdout: string; stderr: string }> {
@@ -316,6 +369,11 @@ export class Driver {
         if (conn.privateKey) {
             const i = base.indexOf("-i");
             base[i + 1] = this.keyFile(conn.privateKey);
+        }
+        if (conn.hostKey !== undefined) {
+            const i = base.findIndex((a) => a.startsWith("UserKnownHostsFile="));
+            if (i < 0) throw new Error("the lab's ssh arguments have no UserKnownHostsFile to replace");
+            base[i] = `UserKnownHostsFile=${this.knownHostsFile(h.publicIp, conn.hostKey)}`;
         }
         const retries = Math.min(conn.dialErrorLimit ?? 1, this.opts.maxDialRetries ?? 3);
         const once = () =>
@@ -348,6 +406,15 @@ export class Driver {
             return { host: h.name, ...r };
         })();
     }
+}
+
+/** The Pulumi wire sentinel for an unknown value (@pulumi/pulumi runtime/rpc unknownValue). */
+const UNKNOWN = pulumi.runtime.unknownValue as string;
+
+function containsUnknown(v: unknown): boolean {
+    if (v === UNKNOWN) return true;
+    if (v === null || typeof v !== "object") return false;
+    return Object.values(v as object).some(containsUnknown);
 }
 
 function isRemote(type: string): boolean {

@@ -53,6 +53,10 @@ export interface LabHost extends LabHostSpec {
     /** The process holding the host's mount namespace (sshd and dockerd enter it). */
     holderPid: number;
     dockerSocket: string;
+    /** The public half of the host's SSH host key (generated per run), `ssh-ed25519 AAAA...`. */
+    hostPublicKey: string;
+    /** Its private half (OpenSSH format): the key the program's tls.PrivateKey stands for on a host it creates. */
+    hostPrivateKeyFile: string;
     /** The docker CLI against this host's daemon (from the machine itself, for setup and assertions). */
     docker(args: string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<ExecResult>;
     /** A command inside the host (its network and mount namespaces), as root. */
@@ -524,10 +528,13 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
                     await sleep(100);
                 }
                 if (!slog.includes("Server listening")) throw new Error(`sshd of ${spec.name} did not listen within 15 s: ${slog}`);
-                known.push(`${spec.publicIp} ${fs.readFileSync(`${hostKey}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ")}`);
+                const hostPublicKey = fs.readFileSync(`${hostKey}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+                known.push(`${spec.publicIp} ${hostPublicKey}`);
 
                 const host: LabHost = {
                     ...spec,
+                    hostPublicKey,
+                    hostPrivateKeyFile: hostKey,
                     netns: ns,
                     holderPid,
                     dockerSocket,

@@ -8,14 +8,19 @@ import { Rehearsal } from "./rehearsal";
 
 export const QUEUE_DB = "shred_day_production_queue";
 
-/** Install the claim log in the queue database (idempotent). */
+/**
+ * Install the claim log in the queue database (idempotent). The workers claim as the app's own
+ * role (not a superuser; components/appRole.ts), which has no rights on this test table: the
+ * trigger runs as its owner (SECURITY DEFINER), so logging never makes a worker's claim fail.
+ */
 export async function installClaimLog(r: Rehearsal): Promise<void> {
     await r.sql(
         QUEUE_DB,
         `CREATE TABLE IF NOT EXISTS rehearsal_claims (
             id bigserial PRIMARY KEY, job_id bigint NOT NULL, process_id bigint, hostname varchar,
             claimed_at timestamp(6) NOT NULL DEFAULT (clock_timestamp() AT TIME ZONE 'UTC'));
-         CREATE OR REPLACE FUNCTION rehearsal_log_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+         CREATE OR REPLACE FUNCTION rehearsal_log_claim() RETURNS trigger LANGUAGE plpgsql
+           SECURITY DEFINER SET search_path = public AS $$
          BEGIN
            INSERT INTO rehearsal_claims (job_id, process_id, hostname)
            SELECT NEW.job_id, NEW.process_id, (SELECT hostname FROM solid_queue_processes WHERE id = NEW.process_id);

@@ -6,8 +6,10 @@
  *
  * Images: tests/support's stand-ins (app, kamal-proxy, postgres from Debian packages), built or
  * taken from their cache by tests/support/docker.ts, saved once and loaded into each lab host's
- * engine under the names the config uses. The lab has no registry: the image-pull step finds
- * them present, as after a pull.
+ * engine under the names the config uses; each app tag is its own content (the app image plus
+ * a label naming the tag), the same image id on every host. The lab has no registry: the
+ * image-pull step finds them present, as after a pull, and (no registry digest on a loaded
+ * image) reports the image id as the content.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -28,6 +30,11 @@ export interface ImageSource {
     app: string;
     proxy: string;
     postgres: string;
+    /**
+     * App refs already in the tars as their own content (`repo:tag`). A tag not among them is
+     * the app image tagged again, the same content as every other such tag.
+     */
+    tagged?: string[];
 }
 
 export interface Rehearsal {
@@ -113,7 +120,12 @@ async function loadImages(lab: Lab, src: ImageSource, tags: string[]): Promise<v
                 const r = await h.docker(["tag", from, to]);
                 if (r.code !== 0) throw new Error(`docker tag ${from} ${to} on ${h.name}: ${r.stderr}`);
             };
-            for (const t of tags) await tag(src.app, `${APP_REPOSITORY}:${t}`);
+            // Each tag is its own content (built once in imagesFromSupport, so the same image id on every host).
+            for (const t of tags) {
+                const ref = `${APP_REPOSITORY}:${t}`;
+                if (src.tagged?.includes(ref)) continue;
+                await tag(src.app, ref);
+            }
             if (h.role === "web") await tag(src.proxy, PROXY_IMAGE);
         }),
     );
@@ -123,7 +135,7 @@ async function loadImages(lab: Lab, src: ImageSource, tags: string[]): Promise<v
  * The images from tests/support/docker.ts, saved into one tar (shared layers once) in `dir`.
  * Starts a private dockerd of tests/support for the build/cache and stops it again.
  */
-export async function imagesFromSupport(dir: string, log: (l: string) => void): Promise<ImageSource> {
+export async function imagesFromSupport(dir: string, log: (l: string) => void, tags: string[] = []): Promise<ImageSource> {
     // tests/support/docker.ts (issue 9): its private dockerd builds the images or loads them from its cache.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const support = require("../support/docker") as {
@@ -135,10 +147,26 @@ export async function imagesFromSupport(dir: string, log: (l: string) => void): 
         const app = await docker.image("app");
         const proxy = await docker.image("kamal-proxy");
         const postgres = await docker.image("postgres");
+        // One content per app tag, as a registry would hold one build per tag: the app image plus a
+        // label naming the tag. Built once here and saved into the tar, so every host loads the same
+        // image id for a tag (image-pull.sh reports that id as the content; the hosts must agree).
+        const tagged: string[] = [];
+        const ctx = fs.mkdtempSync(path.join(dir, "tag-build-"));
+        try {
+            for (const t of tags) {
+                if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t)) throw new Error(`not a docker tag: ${JSON.stringify(t)}`);
+                const ref = `${APP_REPOSITORY}:${t}`;
+                fs.writeFileSync(path.join(ctx, "Dockerfile"), `FROM ${app}\nLABEL org.shred-day.rehearsal-tag=${t}\n`);
+                await docker.ok(["build", "-q", "-t", ref, ctx], { timeoutMs: 300_000 });
+                tagged.push(ref);
+            }
+        } finally {
+            fs.rmSync(ctx, { recursive: true, force: true });
+        }
         const tar = path.join(dir, "images.tar");
-        await docker.ok(["save", "-o", tar, app, proxy, postgres], { timeoutMs: 600_000 });
-        log(`images: ${app}, ${proxy}, ${postgres} saved in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        return { tars: [tar], app, proxy, postgres };
+        await docker.ok(["save", "-o", tar, app, proxy, postgres, ...tagged], { timeoutMs: 600_000 });
+        log(`images: ${app}, ${proxy}, ${postgres}, ${tagged.join(", ")} saved in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        return { tars: [tar], app, proxy, postgres, tagged };
     } finally {
         await docker.stop();
     }
@@ -149,7 +177,7 @@ export interface StartOptions {
     tags: string[];
     log?: (line: string) => void;
     /** Images (default: imagesFromSupport). */
-    images?: (dir: string, log: (l: string) => void) => Promise<ImageSource>;
+    images?: (dir: string, log: (l: string) => void, tags: string[]) => Promise<ImageSource>;
 }
 
 export async function startRehearsal(opts: StartOptions): Promise<Rehearsal> {
@@ -158,7 +186,7 @@ export async function startRehearsal(opts: StartOptions): Promise<Rehearsal> {
     const specs = await hostsOf(first);
     const lab = await startLab({ hosts: specs, privateCidr: first.config.network.subnetRange, log });
     try {
-        const src = await (opts.images ?? imagesFromSupport)(lab.dir, log);
+        const src = await (opts.images ?? imagesFromSupport)(lab.dir, log, opts.tags);
         const t0 = Date.now();
         await loadImages(lab, src, opts.tags);
         for (const tar of src.tars) if (tar.startsWith(lab.dir)) fs.rmSync(tar, { force: true });
@@ -181,6 +209,11 @@ export async function startRehearsal(opts: StartOptions): Promise<Rehearsal> {
         jobs,
         config: (tag, edit) => {
             const c = rehearsalConfig({ tag, operatorKeyFile: keyFile });
+            // The adopted hosts' public host keys, as the operator reads them from the consoles
+            // (web.hostKey, jobs.hosts[].hostKey): the lab's real keys, so every connection's
+            // hostKey is the key of the host it dials (the driver checks it).
+            c.web.hostKey = web.hostPublicKey;
+            for (const j of c.jobs.hosts) if (j.importId !== undefined) j.hostKey = lab.host(j.name).hostPublicKey;
             c.app.env = { ...c.app.env, STANDIN_RELEASE: tag };
             edit?.(c);
             return c;

@@ -7,6 +7,7 @@
  * Figures go to REHEARSAL_FIGURES (npm run rehearse prints them).
  */
 import { containerHostname } from "../../components/release";
+import { runReference } from "../../components/imageContent";
 import { SECRETS } from "../support/fixtures";
 import { valueOf } from "../../scripts/evaluate";
 import { UpResult } from "./driver";
@@ -51,7 +52,13 @@ async function expectConverged(up: UpResult, tag: string): Promise<void> {
     // Postgres is published on the private address only.
     expect(pg[0].ports).toBe("10.0.0.3:5432->5432/tcp");
     const webApps = web.filter((c) => c.role === "web");
-    expect(webApps.map((c) => [c.release, c.running, c.image])).toEqual([[rel.web, true, `ghcr.io/shred-day/shred-day:${tag}`]]);
+    // Containers run by the content every host's image-pull reported (components/imageContent.ts
+    // runReference). The lab's images are loaded, not pulled, so they have no registry digest and
+    // image-pull.sh reports the image id: the container must run exactly the id of this tag.
+    const ref = `ghcr.io/shred-day/shred-day:${tag}`;
+    const id = (await r.web.docker(["image", "inspect", "--format", "{{.Id}}", ref])).stdout.trim();
+    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(webApps.map((c) => [c.release, c.running, c.image])).toEqual([[rel.web, true, runReference(ref, id)]]);
     expect(web.filter((c) => c.role === "jobs" || c.role === "job")).toEqual([]);
     for (const h of r.jobs) {
         const cs = (await r.containers(h)).filter((c) => c.role === "jobs");

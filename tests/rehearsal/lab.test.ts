@@ -135,3 +135,32 @@ test("Ctrl-C (SIGINT) on a process with a lab tears it down: nothing left", asyn
     expect(err).toContain("SIGINT: tearing down");
     expect(leftovers(info.id, info.dir, info.namespaces)).toEqual([]);
 });
+
+test("a process with a lab killed outright (SIGKILL: no handler runs) leaves nothing: its watchdog tears the lab down", async () => {
+    const { spawn } = await import("child_process");
+    const child = spawn(`${__dirname}/../../node_modules/.bin/ts-node`, ["-T", `${__dirname}/labChild.ts`], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    const info = await new Promise<{ id: string; dir: string; namespaces: string[] }>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`the child lab did not start in 90 s: ${err}`)), 90_000);
+        child.stdout.on("data", (d) => {
+            out += d;
+            if (out.includes("\n")) {
+                clearTimeout(t);
+                resolve(JSON.parse(out.split("\n")[0]));
+            }
+        });
+    });
+    expect(leftovers(info.id, info.dir, info.namespaces).length).toBeGreaterThan(0); // it is there
+    await new Promise<void>((resolve) => {
+        child.on("exit", () => resolve());
+        child.kill("SIGKILL");
+    });
+    let left = leftovers(info.id, info.dir, info.namespaces);
+    for (let i = 0; i < 60 && left.length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        left = leftovers(info.id, info.dir, info.namespaces);
+    }
+    expect(left).toEqual([]);
+}, 180_000);

@@ -252,6 +252,12 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
     const children: ChildProcess[] = [];
     const hosts: LabHost[] = [];
     let tornDown: Promise<void> | undefined;
+    // Teardown if this process dies without running it (SIGKILL, a killed jest worker): a detached watchdog.
+    const watchdog = spawn("bash", [path.join(__dirname, "lab-watchdog.sh"), String(process.pid), id, dir, ...namespaces], {
+        detached: true,
+        stdio: "ignore",
+    });
+    watchdog.unref();
 
     const nsexec = (ns: string, file: string, args: string[], o: { stdin?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) =>
         execLocal(nsenter, [`--net=/var/run/netns/${ns}`, "--", file, ...args], { timeoutMs: 30_000, ...o });
@@ -288,6 +294,7 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
         if (tornDown) return tornDown;
         tornDown = (async () => {
             live.delete(lab);
+            watchdog.kill("SIGTERM"); // this teardown does the work, and checks that nothing is left
             // 1. containers, through each daemon (bounded), then the daemons and sshds.
             await Promise.all(
                 hosts.filter(Boolean).map(async (h) => {

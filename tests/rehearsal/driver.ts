@@ -22,6 +22,7 @@
  * its old state, so the next `up` runs it again.
  */
 import { ChildProcess, spawn } from "child_process";
+import { fingerprint } from "../support/rerun"; // inputs compared as the command provider does (one comparison)
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -36,17 +37,6 @@ export const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
 const DOCKER_PROVIDER = "pulumi:providers:docker";
 /** What the evaluation's mock gives a RemoteImage as its imageId (scripts/evaluate.ts stateFor). */
 const MOCK_IMAGE_ID_SUFFIX = "@sha256:mock";
-
-/** Every input counts, as in tests/support/rerun.ts: the command provider re-runs on any input change. */
-export function fingerprint(inputs: Record<string, any>): string {
-    const canonical = (v: any): any =>
-        Array.isArray(v)
-            ? v.map(canonical)
-            : v !== null && typeof v === "object"
-              ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]))
-              : v;
-    return JSON.stringify(canonical(inputs));
-}
 
 /** The lab hosts a config asks for: names and roles from the program, public addresses as the evaluation yields them. */
 export async function hostsOf(e: Evaluation): Promise<LabHostSpec[]> {

@@ -3,19 +3,19 @@
  * every remote command's inputs. A command whose inputs differ in any way runs again;
  * one that only the second has is new.
  */
-import { Captured, Evaluation } from "../../scripts/evaluate";
+import { Evaluation } from "../../scripts/evaluate";
 
 const COMMAND = "command:remote:Command";
 
 /** Every input counts: the command provider re-runs a command on any input change. */
-function fingerprint(r: Captured): string {
+export function fingerprint(inputs: Record<string, any>): string {
     const canonical = (v: any): any =>
         Array.isArray(v)
             ? v.map(canonical)
             : v !== null && typeof v === "object"
               ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]))
               : v;
-    return JSON.stringify(canonical(r.inputs));
+    return JSON.stringify(canonical(inputs));
 }
 
 export interface Reruns {
@@ -25,8 +25,8 @@ export interface Reruns {
 }
 
 export function reruns(before: Evaluation, after: Evaluation): Reruns {
-    const b = new Map(before.ofType(COMMAND).map((r) => [r.name, fingerprint(r)]));
-    const a = new Map(after.ofType(COMMAND).map((r) => [r.name, fingerprint(r)]));
+    const b = new Map(before.ofType(COMMAND).map((r) => [r.name, fingerprint(r.inputs)]));
+    const a = new Map(after.ofType(COMMAND).map((r) => [r.name, fingerprint(r.inputs)]));
     return {
         changed: [...a.keys()].filter((n) => b.has(n) && b.get(n) !== a.get(n)).sort(),
         added: [...a.keys()].filter((n) => !b.has(n)).sort(),

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { NAMESPACE } from "../../stacks/config";
+import { ConfigError, NAMESPACE, parseConfig } from "../../stacks/config";
 
 export const SECRETS = {
     postgresPassword: "pg-SECRET-0123456789abcdef",
@@ -163,4 +163,17 @@ export function stackDir(files: Record<string, string> = { production: SHIPPED_S
 
 export function removeStackDir(dir: string): void {
     if (dir.startsWith(os.tmpdir()) && path.basename(dir).startsWith("shred-day-stack-")) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** The ConfigError parseConfig gives for the production fixture changed by `edit`; throws if it is accepted. */
+export function refusedConfig(edit: (c: Raw) => void): ConfigError {
+    const c = productionConfig();
+    edit(c);
+    try {
+        parseConfig(c);
+    } catch (e) {
+        if (e instanceof ConfigError) return e;
+        throw e;
+    }
+    throw new Error("config was accepted");
 }

@@ -6,35 +6,29 @@
  * postgres-scripts.test.ts.)
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { POSTGRES_CONTAINER, POSTGRES_LABELS } from "../../components/postgresAccessory";
-import { scriptCommand, ScriptParams } from "../../components/remote";
-import { DOCKER_CLI, DOCKER_START_TIMEOUT_MS, startDocker, TestDocker } from "../support/docker";
-import { execLocal, ExecResult } from "../support/integration";
+import { ScriptParams } from "../../components/remote";
+import { DOCKER_START_TIMEOUT_MS, TestDocker } from "../support/docker";
+import { LocalScriptHost, startLocalScriptHost } from "../support/localScripts";
+import { ExecResult } from "../support/integration";
 
 jest.setTimeout(120_000);
 
 const PRIVATE_IP = "10.0.0.3";
+let host: LocalScriptHost;
 let docker: TestDocker;
 let pgImage: string;
 let major: number;
 let scratch: string;
-let bin: string;
 
 beforeAll(async () => {
-    docker = await startDocker({ addresses: [`${PRIVATE_IP}/32`] });
-    pgImage = await docker.image("postgres");
-    major = Number(/:(\d+)/.exec(pgImage)![1]);
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-preflight-"));
-    bin = path.join(scratch, "bin");
-    fs.mkdirSync(bin);
-    fs.symlinkSync(DOCKER_CLI, path.join(bin, "docker"));
+    host = await startLocalScriptHost(PRIVATE_IP, "preflight");
+    ({ docker, pgImage, major, scratch } = host);
 }, DOCKER_START_TIMEOUT_MS);
 
 afterAll(async () => {
-    await docker?.stop();
-    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    await host?.stop();
 });
 
 afterEach(async () => {
@@ -44,10 +38,7 @@ afterEach(async () => {
 });
 
 function preflight(params: ScriptParams, env: Record<string, string> = docker.env): Promise<ExecResult> {
-    return execLocal("bash", ["-c", scriptCommand("postgres-preflight", params)], {
-        env: { ...process.env, ...env, PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: scratch },
-        timeoutMs: 60_000,
-    });
+    return host.run("postgres-preflight", params, { env });
 }
 
 let n = 0;

@@ -20,8 +20,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { POSTGRES_CONTAINER, postgresContainerSpec } from "../../components/postgresAccessory";
-import { scriptCommand, ScriptParams } from "../../components/remote";
-import { DOCKER_CLI, DOCKER_START_TIMEOUT_MS, startDocker, TestDocker } from "../support/docker";
+import { ScriptParams } from "../../components/remote";
+import { DOCKER_START_TIMEOUT_MS, TestDocker } from "../support/docker";
+import { LocalScriptHost, startLocalScriptHost } from "../support/localScripts";
 import { execLocal, ExecResult } from "../support/integration";
 
 jest.setTimeout(240_000);
@@ -34,40 +35,28 @@ const ROWS = 500;
 const PRIVATE_IP = "10.0.0.3";
 const REPORT = process.env.ADOPTION_REPORT ?? path.join(os.tmpdir(), "shred-day-adoption-report.txt");
 
+let host: LocalScriptHost;
 let docker: TestDocker;
 let pgImage: string;
 let major: number;
 let scratch: string;
-let bin: string;
 
 beforeAll(async () => {
-    docker = await startDocker({ addresses: [`${PRIVATE_IP}/32`] });
-    pgImage = await docker.image("postgres");
-    major = Number(/:(\d+)/.exec(pgImage)![1]);
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-adoption-"));
-    // the scripts call `docker`: Debian's client, talking to this daemon
-    bin = path.join(scratch, "bin");
-    fs.mkdirSync(bin);
-    fs.symlinkSync(DOCKER_CLI, path.join(bin, "docker"));
+    host = await startLocalScriptHost(PRIVATE_IP, "adoption");
+    ({ docker, pgImage, major, scratch } = host);
     fs.writeFileSync(REPORT, "");
 }, DOCKER_START_TIMEOUT_MS);
 
 afterAll(async () => {
-    await docker?.stop();
-    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    await host?.stop();
 });
 
 function report(line: string): void {
     fs.appendFileSync(REPORT, `${line}\n`);
 }
 
-/** A script as the command provider runs it: `NAME='v' ... bash -c '<script>' name`, on the host that runs dockerd. */
-function runScript(name: string, params: ScriptParams): Promise<ExecResult> {
-    return execLocal("bash", ["-c", scriptCommand(name, params)], {
-        env: { ...process.env, ...docker.env, PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: scratch },
-        timeoutMs: 180_000,
-    });
-}
+/** A script as the command provider runs it, on the host that runs dockerd. */
+const runScript = (name: string, params: ScriptParams): Promise<ExecResult> => host.run(name, params, { timeoutMs: 180_000 });
 
 const sh = (args: string[]) => docker.ok(args);
 

@@ -66,16 +66,26 @@ export interface JobsStartFacts {
     /** docker's State.StartedAt (UTC), or "unknown" when the step's output does not say (a preview). */
     startedAt: string;
     restartCount: string;
+    /**
+     * The proof's lower bound for the container's Solid Queue rows: its Created time while it never
+     * restarted, else State.StartedAt (see jobs-start.sh: Docker records StartedAt after the process
+     * already runs, so a quick supervisor registers before it). A line without it (a jobs-start of an
+     * older program version, kept in state) gives State.StartedAt, the bound used before.
+     */
+    since: string;
 }
+
+const DOCKER_TIME = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z`;
+const FACTS_LINE = new RegExp(String.raw`^jobs-start: facts container=\S+ started_at=(${DOCKER_TIME}) restart_count=(\d{1,9})(?: since=(${DOCKER_TIME}))?$`);
 
 /** Reads jobs-start's last `facts` line; anything else gives "unknown", which the scripts refuse. */
 export function jobsStartFacts(stdout: string | undefined): JobsStartFacts {
     const lines = (stdout ?? "").split("\n").reverse();
     for (const line of lines) {
-        const m = /^jobs-start: facts container=\S+ started_at=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z) restart_count=(\d{1,9})$/.exec(line.trim());
-        if (m) return { startedAt: m[1], restartCount: m[2] };
+        const m = FACTS_LINE.exec(line.trim());
+        if (m) return { startedAt: m[1], restartCount: m[2], since: m[3] ?? m[1] };
     }
-    return { startedAt: "unknown", restartCount: "unknown" };
+    return { startedAt: "unknown", restartCount: "unknown", since: "unknown" };
 }
 
 export function envFilePath(role: Role): string {
@@ -223,7 +233,7 @@ export class Release extends pulumi.ComponentResource {
                     CONTAINER: args.postgres.container,
                     DB_USER: args.postgres.user,
                     QUEUE_DB: args.postgres.queueDatabase,
-                    JOBS_HOSTS: pulumi.all([pulumi.all(hostnames), pulumi.all(facts)]).apply(([h, f]) => h.map((name, i) => `${name},${f[i].startedAt}`).join(" ")),
+                    JOBS_HOSTS: pulumi.all([pulumi.all(hostnames), pulumi.all(facts)]).apply(([h, f]) => h.map((name, i) => `${name},${f[i].since}`).join(" ")),
                     JOB_CONCURRENCY: args.concurrency,
                     LIVE_SECONDS,
                     HEARTBEAT_SECONDS,

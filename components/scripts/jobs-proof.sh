@@ -21,9 +21,13 @@
 #
 # The rule (chosen over "stable across two polls": one snapshot decides, no state between
 # polls, and a heartbeat is exactly the proof that the process outlived one interval):
-# for EVERY jobs host, given its container hostname and its container's State.StartedAt
-# (both from jobs-start, on the jobs host's clock, the same clock Solid Queue writes
-# created_at and last_heartbeat_at with, so no clock offset enters this comparison):
+# for EVERY jobs host, given its container hostname and the start of its container's current
+# life ("since": docker's Created of a container that never restarted, else State.StartedAt;
+# both from jobs-start, on the jobs host's clock, the same clock Solid Queue writes
+# created_at and last_heartbeat_at with, so no clock offset enters this comparison). Not
+# State.StartedAt alone: Docker records it only after the process already runs (moby
+# daemon/start.go: containerd.Start, then container.SetRunning), and a supervisor that
+# registers within those milliseconds was never counted (the rehearsal caught it):
 #   1. a live supervisor (kind Supervisor, Supervisor(fork) or Supervisor(async), supervisor_id NULL) with that hostname, created
 #      at or after the container started, that has heartbeated since it registered
 #      (last_heartbeat_at > created_at + 1 s; at registration it is <= created_at);
@@ -66,7 +70,7 @@ set -euo pipefail
 : "${CONTAINER:?CONTAINER (the Postgres container on the web host) is required}"
 : "${DB_USER:?DB_USER (postgres.user) is required}"
 : "${QUEUE_DB:?QUEUE_DB (the queue database, e.g. shred_day_production_queue) is required}"
-: "${JOBS_HOSTS:?JOBS_HOSTS (space-separated HOSTNAME,STARTED_AT per jobs host: the container hostname and State.StartedAt jobs-start reported) is required}"
+: "${JOBS_HOSTS:?JOBS_HOSTS (space-separated HOSTNAME,SINCE per jobs host: the container hostname and the since= time jobs-start reported) is required}"
 : "${JOB_CONCURRENCY:?JOB_CONCURRENCY (shred-day:jobs.concurrency) is required}"
 : "${LIVE_SECONDS:=300}"
 : "${HEARTBEAT_SECONDS:=60}"
@@ -99,14 +103,14 @@ for item in "${host_items[@]}"; do
     name=${item%%,*}
     started=${item#*,}
     [[ $item == *,* && $name =~ $HOSTNAME_RE ]] ||
-        usage_error "JOBS_HOSTS item '$item' must be HOSTNAME,STARTED_AT with a valid container hostname."
+        usage_error "JOBS_HOSTS item '$item' must be HOSTNAME,SINCE with a valid container hostname."
     if [[ $started == unknown ]]; then
         # Only a driver that does not pass jobs-start's output on (a real `pulumi up` always
         # does): the rule then has no lower bound in time, and says so in the report.
         unknown_start+=("$name")
         started=-infinity
     elif [[ ! $started =~ $STARTED_RE ]]; then
-        usage_error "JOBS_HOSTS item '$item': STARTED_AT must be docker's State.StartedAt in UTC (e.g. 2026-01-02T03:04:05.123456789Z) or 'unknown', got '$started'." \
+        usage_error "JOBS_HOSTS item '$item': SINCE must be a docker time in UTC (jobs-start's since=: Created or State.StartedAt) (e.g. 2026-01-02T03:04:05.123456789Z) or 'unknown', got '$started'." \
             "jobs-start prints it; if it is missing, run pulumi up again with --replace on that host's release-jobs-start step."
     fi
     hostnames+=("$name")

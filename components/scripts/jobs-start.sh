@@ -11,7 +11,14 @@
 # processing never pauses.
 #
 # Last line on success, for the proof and the retire step (they compare with it):
-#   jobs-start: facts container=NAME started_at=<State.StartedAt> restart_count=<RestartCount>
+#   jobs-start: facts container=NAME started_at=<State.StartedAt> restart_count=<RestartCount> since=<TIME>
+# since is the proof's lower bound for this container's Solid Queue rows: the container's
+# Created time while it never restarted (RestartCount 0), else State.StartedAt of its current
+# life. Not State.StartedAt alone: Docker records StartedAt only after containerd has started
+# the process (moby daemon/start.go containerStart: containerd.Start, then
+# container.SetRunning, which sets StartedAt = now), so a quick supervisor can register
+# BEFORE StartedAt; the proof then never saw it as this container's (the rehearsal caught
+# it: a concurrency change that re-ran only the jobs steps waited out the proof's timeout).
 #
 # Idempotent: if the container is already running, nothing is done (the facts are printed).
 set -euo pipefail
@@ -44,15 +51,21 @@ fi
 name="$SERVICE-jobs-$RELEASE"
 
 state=$(docker container inspect --format '{{.State.Running}}|{{.Config.Hostname}}' "$name" 2>/dev/null || true)
-# State.StartedAt and RestartCount of the container, checked as data before they are printed.
+# State.StartedAt, RestartCount and Created of the container, checked as data before they are printed.
 print_facts() {
-    local facts started restarts
-    facts=$(docker container inspect --format '{{.State.StartedAt}} {{.RestartCount}}' "$name") ||
+    local facts started restarts created since
+    local time_re='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$'
+    facts=$(docker container inspect --format '{{.State.StartedAt}} {{.RestartCount}} {{.Created}}' "$name") ||
         fail "cannot inspect $name after starting it."
-    read -r started restarts <<<"$facts" || true
-    [[ $started =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$ && $restarts =~ ^[0-9]{1,9}$ ]] ||
-        fail "docker inspect $name gave an unexpected State.StartedAt/RestartCount; cannot report the facts the proof needs."
-    echo "jobs-start: facts container=$name started_at=$started restart_count=$restarts"
+    read -r started restarts created <<<"$facts" || true
+    [[ $started =~ $time_re && $restarts =~ ^[0-9]{1,9}$ && $created =~ $time_re ]] ||
+        fail "docker inspect $name gave an unexpected State.StartedAt/RestartCount/Created; cannot report the facts the proof needs."
+    # One life since it was created: every process of it started after Created. Restarted: its current life only.
+    since=$started
+    if [[ $restarts == 0 ]]; then
+        since=$created
+    fi
+    echo "jobs-start: facts container=$name started_at=$started restart_count=$restarts since=$since"
 }
 
 if [[ $state == "true|$CONTAINER_HOSTNAME" ]]; then

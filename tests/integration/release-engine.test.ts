@@ -104,12 +104,13 @@ async function start(release: string, hostname: string, extra: string[] = []) {
     return facts;
 }
 
-function proof(hosts: { hostname: string; startedAt: string }[], timeout = 30) {
+/** The proof as release.ts runs it: each host's container hostname with jobs-start's since= (its lower bound). */
+function proof(hosts: { hostname: string; since: string }[], timeout = 30) {
     return run("jobs-proof", {
         CONTAINER: PG,
         DB_USER: PG_USER,
         QUEUE_DB,
-        JOBS_HOSTS: hosts.map((h) => `${h.hostname},${h.startedAt}`).join(" "),
+        JOBS_HOSTS: hosts.map((h) => `${h.hostname},${h.since}`).join(" "),
         JOB_CONCURRENCY: 2,
         LIVE_SECONDS: 300,
         HEARTBEAT_SECONDS: 2,
@@ -142,7 +143,7 @@ describe("jobs rollout on a real Docker engine (stand-in bin/jobs)", () => {
 
         const hostname = "shred-day-jobs-ubuntu-4f2a9c01de";
         const facts = await start("4f2a9c01de", hostname);
-        const p = await proof([{ hostname, startedAt: facts.startedAt }]);
+        const p = await proof([{ hostname, since: facts.since }]);
         console.log(`real engine, healthy release:\n${p.stdout}${p.stderr}`);
         expect(p.stderr).toBe("");
         expect(p.code).toBe(0);
@@ -157,11 +158,37 @@ describe("jobs rollout on a real Docker engine (stand-in bin/jobs)", () => {
         expect(await names()).toEqual([PG, `${SERVICE}-jobs-4f2a9c01de`, "web-abc"].sort());
     });
 
+    test("a supervisor that registered before Docker recorded State.StartedAt (moby sets it once containerd has started the process) is still this container's: the proof counts from jobs-start's since= (Created) and proves it", async () => {
+        // The rehearsal caught this: the stand-in registers within tens of ms, Docker's StartedAt lags the process by
+        // up to that under load, and the proof, bounded by StartedAt, never saw the supervisor and waited out its timeout.
+        const release = "5a6b7c8d9e";
+        const hostname = `shred-day-jobs-ubuntu-${release}`;
+        const facts = await start(release, hostname);
+        expect(facts.since).toBe((await docker.ok(["inspect", "--format", "{{.Created}}", `${SERVICE}-jobs-${release}`])).trim());
+        // Every process of it registered (supervisor, 2 workers, dispatcher), then moved to where the race puts them:
+        // after the container was created, before Docker wrote State.StartedAt.
+        for (let i = 0; i < 100 && (await psql(`SELECT count(*) FROM solid_queue_processes WHERE hostname = '${hostname}'`)) !== "4"; i++) {
+            await new Promise((res) => setTimeout(res, 100));
+        }
+        const between = `('${facts.since}'::timestamptz + ('${facts.startedAt}'::timestamptz - '${facts.since}'::timestamptz) / 2) AT TIME ZONE 'UTC'`;
+        await psql(`UPDATE solid_queue_processes SET created_at = ${between} WHERE hostname = '${hostname}';`);
+        expect(await psql(`SELECT count(*) FROM solid_queue_processes WHERE hostname = '${hostname}' AND created_at < ('${facts.startedAt}'::timestamptz AT TIME ZONE 'UTC')`)).toBe("4");
+
+        const p = await proof([{ hostname, since: facts.since }]);
+        expect(p.stderr).toBe("");
+        expect(p.code).toBe(0);
+        expect(p.stdout).toMatch(new RegExp(`${hostname}\\s+fork\\s+2/2\\s+1\\s+.*\\sok$`, "m"));
+        // Bounded by State.StartedAt (the rule before), the same container is never proven.
+        const before = await proof([{ hostname, since: facts.startedAt }], 4);
+        expect(before.code).toBe(1);
+        expect(before.stderr).toContain("MISSING: no live supervisor registered since the container started");
+    });
+
     test("a crash-looping bin/jobs (restart policy): the proof fails, and retire stops nothing (restart count moved)", async () => {
         await start("0b1c2d3e4f", "shred-day-jobs-ubuntu-0b1c2d3e4f", ["STANDIN_JOBS=noregister"]);
         const hostname = "shred-day-jobs-ubuntu-4f2a9c01de";
         const facts = await start("4f2a9c01de", hostname, ["STANDIN_JOBS=crashloop"]);
-        const p = await proof([{ hostname, startedAt: facts.startedAt }], 15);
+        const p = await proof([{ hostname, since: facts.since }], 15);
         console.log(`real engine, crash-looping bin/jobs:\n${p.stdout}${p.stderr}`);
         expect(p.code).toBe(1);
         expect(p.stderr).toMatch(new RegExp(`${hostname}\\s.*(RESTARTED|WAITING|MISSING|WORKERS)`));
@@ -177,7 +204,7 @@ describe("jobs rollout on a real Docker engine (stand-in bin/jobs)", () => {
     test("a bin/jobs that never registers: the proof fails within its bound saying so", async () => {
         const hostname = "shred-day-jobs-ubuntu-4f2a9c01de";
         const facts = await start("4f2a9c01de", hostname, ["STANDIN_JOBS=noregister"]);
-        const p = await proof([{ hostname, startedAt: facts.startedAt }], 5);
+        const p = await proof([{ hostname, since: facts.since }], 5);
         console.log(`real engine, never-registering bin/jobs:\n${p.stdout}${p.stderr}`);
         expect(p.code).toBe(1);
         expect(p.stderr).toMatch(new RegExp(`${hostname}\\s+fork\\s+0/2\\s+0\\s+-\\s+MISSING: no Solid Queue process ever registered with this hostname`));

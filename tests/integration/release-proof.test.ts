@@ -451,8 +451,8 @@ describe("jobs-proof.sh: polling and parameters", () => {
             [{ TIMEOUT_SECONDS: "soon" }, /TIMEOUT_SECONDS must be a whole number, got 'soon'/],
             [{ JOB_CONCURRENCY: "2)); touch /tmp/x; ((1" }, /JOB_CONCURRENCY must be a whole number/],
             [{ JOBS_HOSTS: " " }, /JOBS_HOSTS is empty/],
-            [{ JOBS_HOSTS: `${JOBS_1},yesterday` }, /STARTED_AT must be docker's State.StartedAt in UTC/],
-            [{ JOBS_HOSTS: `$(id),${startedAt()}` }, /must be HOSTNAME,STARTED_AT with a valid container hostname/],
+            [{ JOBS_HOSTS: `${JOBS_1},yesterday` }, /SINCE must be a docker time in UTC/],
+            [{ JOBS_HOSTS: `$(id),${startedAt()}` }, /must be HOSTNAME,SINCE with a valid container hostname/],
         ] as const) {
             const r = await proof(over as ScriptParams);
             expect(r.code).toBe(2);

@@ -127,17 +127,33 @@ describe("order of a release", () => {
 });
 
 describe("jobs-start facts", () => {
-    test("the last facts line of jobs-start gives the container's start and restart count; anything else is unknown", () => {
+    const U = { startedAt: "unknown", restartCount: "unknown", since: "unknown" };
+    test("the last facts line of jobs-start gives the container's start, restart count and the proof's lower bound; anything else is unknown", () => {
         const out = [
             "jobs-start: started shred-day-jobs-abc (bin/jobs, hostname h, stop timeout 30s); the previous worker keeps running until the proof passes",
-            "jobs-start: facts container=shred-day-jobs-abc started_at=2026-11-29T06:00:01.123456789Z restart_count=0",
+            "jobs-start: facts container=shred-day-jobs-abc started_at=2026-11-29T06:00:01.123456789Z restart_count=0 since=2026-11-29T06:00:00.98765Z",
             "",
         ].join("\n");
-        expect(jobsStartFacts(out)).toEqual({ startedAt: "2026-11-29T06:00:01.123456789Z", restartCount: "0" });
-        expect(jobsStartFacts("")).toEqual({ startedAt: "unknown", restartCount: "unknown" });
-        expect(jobsStartFacts(undefined)).toEqual({ startedAt: "unknown", restartCount: "unknown" });
-        expect(jobsStartFacts("jobs-start: facts container=x started_at=$(id) restart_count=0")).toEqual({ startedAt: "unknown", restartCount: "unknown" });
-        expect(jobsStartFacts("jobs-start: facts container=x started_at=2026-11-29T06:00:01Z restart_count=1;x")).toEqual({ startedAt: "unknown", restartCount: "unknown" });
+        expect(jobsStartFacts(out)).toEqual({ startedAt: "2026-11-29T06:00:01.123456789Z", restartCount: "0", since: "2026-11-29T06:00:00.98765Z" });
+        // A line of the previous program version (in state): the bound is State.StartedAt, as before.
+        expect(jobsStartFacts("jobs-start: facts container=x started_at=2026-11-29T06:00:01Z restart_count=2")).toEqual({ startedAt: "2026-11-29T06:00:01Z", restartCount: "2", since: "2026-11-29T06:00:01Z" });
+        expect(jobsStartFacts("")).toEqual(U);
+        expect(jobsStartFacts(undefined)).toEqual(U);
+        expect(jobsStartFacts("jobs-start: facts container=x started_at=$(id) restart_count=0")).toEqual(U);
+        expect(jobsStartFacts("jobs-start: facts container=x started_at=2026-11-29T06:00:01Z restart_count=1;x")).toEqual(U);
+        expect(jobsStartFacts("jobs-start: facts container=x started_at=2026-11-29T06:00:01Z restart_count=0 since=$(id)")).toEqual(U);
+    });
+
+    test("the proof counts a container's rows from jobs-start's since= (docker's Created), not State.StartedAt, which Docker records after the process already runs; retire still compares State.StartedAt", async () => {
+        const stdout = (s: number) => `jobs-start: facts container=shred-day-jobs-r started_at=2026-11-29T06:00:0${s}.500000000Z restart_count=0 since=2026-11-29T06:00:0${s}.200000000Z\n`;
+        const outputs = { "release-jobs-start-shred-day-jobs-ubuntu": { stdout: stdout(1) }, "release-jobs-start-shred-day-jobs-2": { stdout: stdout(2) } };
+        const e = await evaluate(withJobsHosts(2), { outputs });
+        const release = await valueOf(e.stack.release.jobsRelease);
+        const proof = e.named("release-jobs-proof").inputs.create as string;
+        expect(proof).toContain(`JOBS_HOSTS='shred-day-jobs-ubuntu-${release},2026-11-29T06:00:01.200000000Z shred-day-jobs-2-${release},2026-11-29T06:00:02.200000000Z'`);
+        const retire = e.named("release-jobs-retire-shred-day-jobs-2").inputs.create as string;
+        expect(retire).toContain("STARTED_AT='2026-11-29T06:00:02.500000000Z'");
+        expect(retire).toContain("RESTART_COUNT='0'");
     });
 });
 

@@ -32,6 +32,10 @@ export interface ReleaseArgs {
     concurrency: number;
     /** `jobs.stopTimeout`: docker stop timeout of a jobs container, above the app's config.solid_queue.shutdown_timeout. */
     jobsStopTimeout: number;
+    /** `jobs.heartbeatSeconds`: the app's Solid Queue process_heartbeat_interval. */
+    heartbeatSeconds: number;
+    /** `jobs.proofTimeout`: how long the proof waits for every new bin/jobs. */
+    proofTimeoutSeconds: number;
     appHost: string;
     /** The app's port behind kamal-proxy (Kamal's proxy.app_port). */
     appPort: number;
@@ -45,17 +49,12 @@ export interface ReleaseArgs {
 /** Name prefix of every app container; the role and release follow. */
 export const SERVICE = "shred-day";
 /**
- * Solid Queue's process_alive_threshold (5 min) and process_heartbeat_interval (60 s): a
- * heartbeat older than LIVE_SECONDS is dead; a process beats first HEARTBEAT_SECONDS after it
- * registers (rails/solid_queue lib/solid_queue/processes/registrable.rb, launch_heartbeat).
+ * Solid Queue's process_alive_threshold (5 min): a heartbeat older than LIVE_SECONDS is dead. A
+ * process beats first one process_heartbeat_interval (`jobs.heartbeatSeconds`, 60 s by default)
+ * after it registers (rails/solid_queue lib/solid_queue/processes/registrable.rb, launch_heartbeat);
+ * the proof waits up to `jobs.proofTimeout` (360 s by default) for that.
  */
 export const LIVE_SECONDS = 300;
-export const HEARTBEAT_SECONDS = 60;
-/**
- * How long the proof waits before failing `pulumi up`. A new `bin/jobs` is proven after its
- * first heartbeat (HEARTBEAT_SECONDS after boot); the bound leaves room for a slow boot.
- */
-export const PROOF_TIMEOUT_SECONDS = 360;
 /** How far a jobs host's clock may be from the database's (see jobs-proof.sh). */
 export const MAX_CLOCK_OFFSET_SECONDS = 30;
 /** Docker stop timeout for the web containers (Puma), as Kamal does. The jobs one is `jobs.stopTimeout`. */
@@ -236,9 +235,9 @@ export class Release extends pulumi.ComponentResource {
                     JOBS_HOSTS: pulumi.all([pulumi.all(hostnames), pulumi.all(facts)]).apply(([h, f]) => h.map((name, i) => `${name},${f[i].since}`).join(" ")),
                     JOB_CONCURRENCY: args.concurrency,
                     LIVE_SECONDS,
-                    HEARTBEAT_SECONDS,
+                    HEARTBEAT_SECONDS: args.heartbeatSeconds,
                     MAX_CLOCK_OFFSET_SECONDS,
-                    TIMEOUT_SECONDS: PROOF_TIMEOUT_SECONDS,
+                    TIMEOUT_SECONDS: args.proofTimeoutSeconds,
                     INTERVAL_SECONDS: 5,
                 },
             },

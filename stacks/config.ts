@@ -185,6 +185,27 @@ const schema = z.strictObject({
             .min(10, "must be 10..3600 seconds, above the app's config.solid_queue.shutdown_timeout (5 s by default), e.g. 30")
             .max(3600, "must be 10..3600 seconds, e.g. 30")
             .default(30),
+        /**
+         * The app's Solid Queue heartbeat interval in seconds (config.solid_queue.process_heartbeat_interval,
+         * 60 by default; rails/solid_queue lib/solid_queue.rb): the proof needs one heartbeat after boot, and
+         * reads a host's clock offset from its last heartbeat. Set it to what the app sets.
+         */
+        heartbeatSeconds: z
+            .number()
+            .int("must be a whole number of seconds from 1 to 300, the app's config.solid_queue.process_heartbeat_interval (60 by default)")
+            .min(1, "must be 1..300 seconds, the app's config.solid_queue.process_heartbeat_interval (60 by default)")
+            .max(300, "must be 1..300 seconds: Solid Queue counts a process dead after process_alive_threshold (5 min), so a longer interval makes every process look dead")
+            .default(60),
+        /**
+         * How long the release waits for every jobs host's new bin/jobs to boot and heartbeat before
+         * `pulumi up` fails (the proof), in seconds; default 360 (a slow boot plus a 60 s heartbeat).
+         */
+        proofTimeout: z
+            .number()
+            .int("must be a whole number of seconds from 10 to 3600, e.g. 360")
+            .min(10, "must be 10..3600 seconds, at least a boot plus jobs.heartbeatSeconds, e.g. 360")
+            .max(3600, "must be 10..3600 seconds, e.g. 360")
+            .default(360),
     }),
     postgres: z.strictObject({
         /** Any Postgres image (postgres, postgis/postgis, a mirror) whose tag starts with the major version. */
@@ -715,6 +736,13 @@ function derive(c: Parsed, earlier: string[] = []): StackConfig {
             `${k("postgres.maxConnections")} = ${c.postgres.maxConnections}: a release of this config can open ${budget.needed} Postgres connections (${budget.explain}); ` +
                 `set it to ${budget.setting} (\`pulumi config set --path ${NAMESPACE}:postgres.maxConnections ${budget.setting}\`: the next up restarts the Postgres container once, a short database outage), ` +
                 `or lower jobs.concurrency, WEB_CONCURRENCY or RAILS_MAX_THREADS, or use fewer jobs hosts`,
+        );
+    }
+
+    if (c.jobs.proofTimeout < 2 * c.jobs.heartbeatSeconds + 5) {
+        problems.push(
+            `${k("jobs.proofTimeout")} = ${c.jobs.proofTimeout}: the proof needs a boot plus a heartbeat of every new bin/jobs (jobs.heartbeatSeconds = ${c.jobs.heartbeatSeconds}), ` +
+                `so it would fail a healthy release; set it to at least ${2 * c.jobs.heartbeatSeconds + 5} (default 360)`,
         );
     }
 

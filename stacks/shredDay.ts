@@ -175,6 +175,8 @@ export class ShredDay extends pulumi.ComponentResource {
                 databaseUrls: this.postgres.urls,
                 concurrency: config.jobs.concurrency,
                 jobsStopTimeout: config.jobs.stopTimeout,
+                heartbeatSeconds: config.jobs.heartbeatSeconds,
+                proofTimeoutSeconds: config.jobs.proofTimeout,
                 appHost: config.web.appHost,
                 appPort: config.web.appPort,
                 proxyService: config.web.proxyService,

@@ -19,9 +19,14 @@ export function rehearsalConfig(opts: { tag: string; operatorKeyFile?: string; c
     c.app.image = `${APP_REPOSITORY}:${opts.tag}`;
     c.app.proxyImage = PROXY_IMAGE;
     c.postgres.image = POSTGRES_IMAGE;
-    // The stand-in's heartbeat (Solid Queue's process_heartbeat_interval, 60 s by default) every 5 s: the proof
-    // waits for one heartbeat, so each release in the rehearsal takes ~10 s there instead of ~65 s.
+    // The stand-in's heartbeat (Solid Queue's process_heartbeat_interval, 60 s by default) every 5 s, and the
+    // program told so (jobs.heartbeatSeconds), as an operator of an app with that setting would: the proof waits
+    // for one heartbeat, so each release in the rehearsal takes ~10 s there instead of ~65 s. The stand-in boots
+    // in well under a second, so the proof gives up after 30 s (jobs.proofTimeout) rather than 360 s: the fault
+    // scenarios (workers that crash-loop or never register) fail in 30 s.
     c.app.env = { ...c.app.env, STANDIN_HEARTBEAT_SECONDS: "5" };
+    c.jobs.heartbeatSeconds = 5;
+    c.jobs.proofTimeout = 30;
     // max_connections is set, never derived (stacks/config.ts): the scenarios go up to jobs.concurrency 3 on two
     // jobs hosts (218 connections at the peak), so the stack sets room for it from the first up, as an operator
     // would, and a concurrency change leaves Postgres alone.

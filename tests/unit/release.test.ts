@@ -1,6 +1,6 @@
 import { FORBIDDEN_WEB_ENV } from "../../components/appEnv";
 import { appRolePassword } from "../../components/appRole";
-import { productionConfig, SECRET_VALUES, SECRETS, withJobsHosts } from "../support/fixtures";
+import { productionConfig, refusedConfig, SECRET_VALUES, SECRETS, withJobsHosts } from "../support/fixtures";
 import { Captured, evaluate, valueOf } from "../../scripts/evaluate";
 import { longestCommandChain, reruns } from "../support/rerun";
 import { jobsStartFacts } from "../../components/release";
@@ -110,6 +110,23 @@ describe("order of a release", () => {
         const migrate = e.named("release-migrate").inputs.create as string;
         expect(migrate).toContain("PG_CONTAINER='shred-day-postgres'");
         expect(migrate).toContain("QUEUE_DB='shred_day_production_queue'");
+    });
+
+    test("jobs.heartbeatSeconds and jobs.proofTimeout (the app's process_heartbeat_interval, how long to wait) reach the proof, and only the proof re-runs on them; a timeout that cannot see a boot and a heartbeat is refused", async () => {
+        const c = withJobsHosts(1);
+        c.jobs.heartbeatSeconds = 5;
+        c.jobs.proofTimeout = 40;
+        const e = await evaluate(c);
+        const proof = e.named("release-jobs-proof").inputs.create as string;
+        expect(proof).toContain("HEARTBEAT_SECONDS='5'");
+        expect(proof).toContain("TIMEOUT_SECONDS='40'");
+        expect(reruns(await evaluate(withJobsHosts(1)), e).changed).toEqual(["release-jobs-proof"]);
+        const err = refusedConfig((x) => {
+            x.jobs.heartbeatSeconds = 60;
+            x.jobs.proofTimeout = 100;
+        });
+        expect(err.message).toContain("shred-day:jobs.proofTimeout = 100");
+        expect(err.message).toContain("set it to at least 125");
     });
 
     test("the longest chain of remote commands does not grow with the number of jobs hosts, and ends with the web switch", async () => {

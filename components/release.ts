@@ -1,4 +1,5 @@
 import * as command from "@pulumi/command";
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { AppEnvInput, envFileText, releaseId, Role, roleEnv, secretEnvNames } from "./appEnv";
 import { agreedContent, runReference } from "./imageContent";
@@ -85,6 +86,29 @@ export function jobsStartFacts(stdout: string | undefined): JobsStartFacts {
         if (m) return { startedAt: m[1], restartCount: m[2], since: m[3] ?? m[1] };
     }
     return { startedAt: "unknown", restartCount: "unknown", since: "unknown" };
+}
+
+/**
+ * The env names a migration can read its databases from: Rails' DATABASE_URL and every
+ * <NAME>_DATABASE_URL (QUEUE_DATABASE_URL, ...), and what config/database.yml commonly reads
+ * (DB_*, PG*, POSTGRES_*, RAILS_ENV).
+ */
+export const DATABASE_ENV = /^(DATABASE_URL|[A-Z0-9_]+_DATABASE_URL|DB_[A-Z0-9_]*|PG[A-Z0-9_]*|POSTGRES_[A-Z0-9_]*|RAILS_ENV)$/;
+
+/**
+ * A short one-way digest of the web env's database variables: an input of the migrate step, so
+ * an env change that can point the app at other databases (a rotated password in the URLs, a new
+ * DB_HOST, a PGSSLMODE) re-runs db:prepare with the same image (idempotent: it creates what is
+ * missing and loads what is not loaded), and any other env change does not. Not secret: 16 hex
+ * characters of a SHA-256 over the values say nothing about them.
+ */
+export function databaseEnvDigest(env: Record<string, string>): string {
+    const text = Object.keys(env)
+        .filter((k) => DATABASE_ENV.test(k))
+        .sort()
+        .map((k) => `${k}=${env[k]}`)
+        .join("\n");
+    return crypto.createHash("sha256").update(text).digest("hex").slice(0, 16);
 }
 
 export function envFilePath(role: Role): string {
@@ -182,7 +206,10 @@ export class Release extends pulumi.ComponentResource {
         this.jobsRelease = pulumi.unsecret(pulumi.all([image, jobsEnv]).apply(([content, text]) => releaseId(content, text)));
 
         // 2. Migrations, once, before anything new runs, then a check that Solid Queue's tables
-        //    are in the queue database. On failure the old containers keep running.
+        //    are in the queue database. On failure the old containers keep running. It re-runs on a
+        //    new image, and on an env change that can touch the databases (databaseEnvDigest): the
+        //    env file's path alone would not tell the engine its contents changed.
+        const databaseEnv = pulumi.unsecret(envInput("web").apply((input) => databaseEnvDigest(roleEnv("web", input, args.concurrency))));
         const migrate = step(
             "migrate",
             args.web,
@@ -194,6 +221,7 @@ export class Release extends pulumi.ComponentResource {
                     PG_CONTAINER: args.postgres.container,
                     DB_USER: args.postgres.user,
                     QUEUE_DB: args.postgres.queueDatabase,
+                    DATABASE_ENV_DIGEST: databaseEnv,
                 },
             },
             [web.env, web.pull, args.postgres.ready],

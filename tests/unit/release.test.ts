@@ -3,7 +3,7 @@ import { appRolePassword } from "../../components/appRole";
 import { productionConfig, refusedConfig, SECRET_VALUES, SECRETS, withJobsHosts } from "../support/fixtures";
 import { Captured, evaluate, valueOf } from "../../scripts/evaluate";
 import { longestCommandChain, reruns } from "../support/rerun";
-import { jobsStartFacts } from "../../components/release";
+import { databaseEnvDigest, jobsStartFacts } from "../../components/release";
 
 const COMMAND = "command:remote:Command";
 
@@ -222,6 +222,28 @@ describe("re-run only what changed", () => {
             "release-env-shred-day-web",
             "release-web",
         ]);
+    });
+
+    test("an env change that can point the app at other databases re-runs db:prepare with the same image (idempotent); other env changes do not", async () => {
+        const db = await run((c) => (c.web.env = { ...c.web.env, PGSSLMODE: "require" }));
+        expect(db.changed).toEqual(["release-env-shred-day-web", "release-migrate", "release-web"]);
+        const other = await run((c) => (c.web.env = { ...c.web.env, RAILS_LOG_LEVEL: "debug" }));
+        expect(other.changed).toEqual(["release-env-shred-day-web", "release-web"]);
+        // The step's input is a digest of the database variables, never their (secret) values.
+        const e = await evaluate(base());
+        const migrate = e.named("release-migrate").inputs.create as string;
+        expect(migrate).toMatch(/DATABASE_ENV_DIGEST='[0-9a-f]{16}'/);
+        for (const secret of SECRET_VALUES) expect(migrate).not.toContain(secret);
+    });
+
+    test("databaseEnvDigest: the database URLs (any <NAME>_DATABASE_URL), DB_*, PG*, POSTGRES_* and RAILS_ENV count, nothing else", () => {
+        const env = { DATABASE_URL: "postgres://a@h/db", QUEUE_DATABASE_URL: "postgres://a@h/q", DB_HOST: "10.0.0.3", RAILS_LOG_LEVEL: "info", WEB_CONCURRENCY: "2" };
+        const d = databaseEnvDigest(env);
+        expect(databaseEnvDigest({ ...env, RAILS_LOG_LEVEL: "debug", WEB_CONCURRENCY: "3", JOB_CONCURRENCY: "4" })).toBe(d);
+        const changes: Record<string, string>[] = [{ QUEUE_DATABASE_URL: "postgres://b@h/q" }, { DB_HOST: "10.0.0.4" }, { PGSSLMODE: "require" }, { POSTGRES_DB: "x" }, { RAILS_ENV: "staging" }, { CACHE_DATABASE_URL: "postgres://a@h/c" }];
+        for (const change of changes) {
+            expect(databaseEnvDigest({ ...env, ...change })).not.toBe(d);
+        }
     });
 
     test("adding a jobs host adds only that host's steps, and the proof re-runs", async () => {

@@ -73,19 +73,21 @@ export interface JobsStartFacts {
      * older program version, kept in state) gives State.StartedAt, the bound used before.
      */
     since: string;
+    /** When that jobs-start ran: the proof and retire take it, so they run again after every jobs-start run. */
+    run: string;
 }
 
 const DOCKER_TIME = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z`;
-const FACTS_LINE = new RegExp(String.raw`^jobs-start: facts container=\S+ started_at=(${DOCKER_TIME}) restart_count=(\d{1,9})(?: since=(${DOCKER_TIME}))?$`);
+const FACTS_LINE = new RegExp(String.raw`^jobs-start: facts container=\S+ started_at=(${DOCKER_TIME}) restart_count=(\d{1,9})(?: since=(${DOCKER_TIME}))?(?: run=(${DOCKER_TIME}))?$`);
 
 /** Reads jobs-start's last `facts` line; anything else gives "unknown", which the scripts refuse. */
 export function jobsStartFacts(stdout: string | undefined): JobsStartFacts {
     const lines = (stdout ?? "").split("\n").reverse();
     for (const line of lines) {
         const m = FACTS_LINE.exec(line.trim());
-        if (m) return { startedAt: m[1], restartCount: m[2], since: m[3] ?? m[1] };
+        if (m) return { startedAt: m[1], restartCount: m[2], since: m[3] ?? m[1], run: m[4] ?? "unknown" };
     }
-    return { startedAt: "unknown", restartCount: "unknown", since: "unknown" };
+    return { startedAt: "unknown", restartCount: "unknown", since: "unknown", run: "unknown" };
 }
 
 /**
@@ -262,6 +264,8 @@ export class Release extends pulumi.ComponentResource {
                     QUEUE_DB: args.postgres.queueDatabase,
                     JOBS_HOSTS: pulumi.all([pulumi.all(hostnames), pulumi.all(facts)]).apply(([h, f]) => h.map((name, i) => `${name},${f[i].since}`).join(" ")),
                     JOB_CONCURRENCY: args.concurrency,
+                    // Not read by the script: the proof runs again after every jobs-start run (see jobs-start.sh).
+                    JOBS_START_RUNS: pulumi.all(facts).apply((f) => f.map((x) => x.run).join(" ")),
                     LIVE_SECONDS,
                     HEARTBEAT_SECONDS: args.heartbeatSeconds,
                     MAX_CLOCK_OFFSET_SECONDS,
@@ -286,6 +290,9 @@ export class Release extends pulumi.ComponentResource {
                         STOP_TIMEOUT: args.jobsStopTimeout,
                         STARTED_AT: facts[i].apply((f) => f.startedAt),
                         RESTART_COUNT: facts[i].apply((f) => f.restartCount),
+                        // Not read by the script: retire runs again after every jobs-start run, so reverting a
+                        // failed release retires its broken containers (see jobs-start.sh).
+                        JOBS_START_RUN: facts[i].apply((f) => f.run),
                     },
                 },
                 [this.proof],

@@ -18,6 +18,9 @@
 # must be above the app's config.solid_queue.shutdown_timeout, or Docker KILLs the
 # supervisor first and the claimed jobs are marked failed when the rows are pruned.
 #
+# JOBS_START_RUN (passed, not read): when jobs-start last ran, so this step runs again after every
+# jobs-start run, e.g. when a failed release's config is reverted (see jobs-start.sh).
+#
 # Idempotent: a re-run finds nothing left to retire.
 set -euo pipefail
 

@@ -11,7 +11,12 @@
 # processing never pauses.
 #
 # Last line on success, for the proof and the retire step (they compare with it):
-#   jobs-start: facts container=NAME started_at=<State.StartedAt> restart_count=<RestartCount> since=<TIME>
+#   jobs-start: facts container=NAME started_at=<State.StartedAt> restart_count=<RestartCount> since=<TIME> run=<TIME>
+# run is when this step ran (the host's clock): an input of the proof and of jobs-retire, so they
+# run again after every run of this step. Without it, reverting a config whose release failed
+# (workers that crash-loop or never register) ran jobs-start again (it finds the previous
+# release's container running) but not the retire step, whose inputs were those of its last good
+# run: the broken containers stayed on the hosts for good (the rehearsal caught it).
 # since is the proof's lower bound for this container's Solid Queue rows: the container's
 # Created time while it never restarted (RestartCount 0), else State.StartedAt of its current
 # life. Not State.StartedAt alone: Docker records StartedAt only after containerd has started
@@ -65,7 +70,7 @@ print_facts() {
     if [[ $restarts == 0 ]]; then
         since=$created
     fi
-    echo "jobs-start: facts container=$name started_at=$started restart_count=$restarts since=$since"
+    echo "jobs-start: facts container=$name started_at=$started restart_count=$restarts since=$since run=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)"
 }
 
 if [[ $state == "true|$CONTAINER_HOSTNAME" ]]; then

@@ -137,11 +137,14 @@ if ! out=$(bounded "$((DEPLOY_TIMEOUT + DRAIN_TIMEOUT + 30))" "kamal-proxy deplo
     --deploy-timeout "${DEPLOY_TIMEOUT}s" --drain-timeout "${DRAIN_TIMEOUT}s" \
     --buffer-requests --buffer-responses 2>&1); then
     logs=$(bounded 30 "docker logs of $name" docker logs --tail 50 "$name" 2>&1 || true)
+    # Stopped AND removed: a stopped leftover would stay on the host after a corrected `up` (whose
+    # web step, with the inputs of the last good rollout, does not run again; the rehearsal caught it).
     bounded "$((STOP_TIMEOUT + 30))" "docker stop of $name" docker stop -t "$STOP_TIMEOUT" "$name" >/dev/null 2>&1 || true
+    docker rm -f "$name" >/dev/null 2>&1 || true
     {
         echo "web-rollout: FAILED: $name did not become healthy on $HEALTH_CHECK_PATH within ${DEPLOY_TIMEOUT}s, or kamal-proxy refused the deploy."
         echo "kamal-proxy said: $out"
-        echo "kamal-proxy keeps serving $APP_HOST from the previous container; no old container was stopped. $name was stopped."
+        echo "kamal-proxy keeps serving $APP_HOST from the previous container; no old container was stopped. $name was stopped and removed (its last log lines follow)."
         echo "----- last 50 log lines of $name (env values redacted) -----"
         redact "$logs"
         echo "----- end -----"

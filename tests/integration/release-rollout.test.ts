@@ -451,11 +451,13 @@ describe("web-rollout.sh", () => {
         expect(r.code).toBe(1);
         expect(r.stderr).toContain(`web-rollout: FAILED: ${NEW} did not become healthy on /up within 4s, or kamal-proxy refused the deploy.`);
         expect(r.stderr).toContain("kamal-proxy said: Error: target failed to become healthy within configured timeout (4s)");
-        expect(r.stderr).toContain("kamal-proxy keeps serving shred.day from the previous container; no old container was stopped.");
+        expect(r.stderr).toContain(`kamal-proxy keeps serving shred.day from the previous container; no old container was stopped. ${NEW} was stopped and removed`);
         expect(r.stderr).toMatch(/standin-web: listening on 80/);
         for (const value of secretValues()) expect(r.stdout + r.stderr).not.toContain(value);
         const states = await containerStates();
-        expect(states).toMatchObject({ "kamal-proxy": "running", [OURS_OLD]: "running", [KAMAL_OLD]: "running", [NEW]: "exited" });
+        expect(states).toMatchObject({ "kamal-proxy": "running", [OURS_OLD]: "running", [KAMAL_OLD]: "running" });
+        // Removed, not left stopped: a corrected up does not run the web step again (its inputs are the last good ones).
+        expect(states[NEW]).toBeUndefined();
         expect((await served()).body).toContain(`host=shred-day-web-${OLD_RELEASE}`);
     });
 
@@ -467,9 +469,8 @@ describe("web-rollout.sh", () => {
         expect(r.code).toBe(1);
         expect(r.stderr).toContain("kamal-proxy said: Error: target failed to become healthy within configured timeout (4s)");
         expect(r.stderr).toContain("standin-web: told to crash");
-        // restart unless-stopped: the engine kept restarting it until the script stopped it
-        expect(Number(await inspect(NEW, "{{.RestartCount}}"))).toBeGreaterThan(0);
-        expect(await inspect(NEW, "{{.State.Running}} {{.State.Restarting}}")).toBe("false false");
+        // restart unless-stopped kept restarting it until the script stopped and removed it: nothing of it is left.
+        expect((await containerStates())[NEW]).toBeUndefined();
         expect((await served()).body).toContain(`host=shred-day-web-${OLD_RELEASE}`);
     });
 

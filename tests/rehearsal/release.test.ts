@@ -6,6 +6,8 @@
  *
  * Figures go to REHEARSAL_FIGURES (npm run rehearse prints them).
  */
+import * as fs from "fs";
+import * as path from "path";
 import { containerHostname } from "../../components/release";
 import { runReference } from "../../components/imageContent";
 import { SECRETS } from "../support/fixtures";
@@ -20,8 +22,11 @@ jest.setTimeout(900_000);
 
 const figures: UpFigures[] = [];
 let r: Rehearsal;
+/** Who else reads the driver's progress lines (a scenario that acts when a step starts). */
+const listeners = new Set<(line: string) => void>();
 const log = (l: string) => {
     if (process.env.REHEARSAL_VERBOSE) process.stderr.write(`${l}\n`);
+    for (const f of listeners) f(l);
 };
 
 beforeAll(async () => {
@@ -227,6 +232,225 @@ test("db:prepare fails: the old release keeps serving, up fails with the redacte
     await expectConverged(fixed, "v3");
     figures.push(await upFigures("db:prepare fails (v3)", r, bad, results));
     figures.push(await upFigures("corrected up (v3)", r, fixed));
+});
+
+/** What the lab runs of the current release: web container, and each jobs host's jobs containers. */
+async function snapshot() {
+    const web = (await r.containers(r.web)).find((c) => c.role === "web" && c.running)!;
+    const jobs = await Promise.all(r.jobs.map(async (h) => (await r.containers(h)).filter((c) => c.role === "jobs")));
+    return { web, jobs };
+}
+
+/**
+ * A release whose new workers are broken: the proof fails, no old worker is retired, the web is not
+ * switched and keeps serving the old release; then the corrected config converges to the state
+ * before the fault (the same releases: the previous containers were never touched).
+ */
+async function brokenWorkers(label: string, jobsEnv: Record<string, string>, expected: RegExp): Promise<void> {
+    const before = await snapshot();
+    const beforeUp = await r.driver.up(r.config("v3"));
+    expectOk(beforeUp);
+    expect(beforeUp.runs).toEqual([]);
+    const rel = await releases(beforeUp);
+    const oldWebHost = containerHostname(r.web.name, rel.web);
+    const loop = r.requests({ maxRequests: 5_000, maxSeconds: 300, intervalMs: 100 });
+    const bad = await r.driver.up(r.config("v3", (c) => (c.jobs.env = { ...c.jobs.env, ...jobsEnv })));
+    const results = await loop.stop();
+    expect(bad.ok).toBe(false);
+    expect(bad.failed.map((f) => f.name)).toEqual(["release-jobs-proof"]);
+    expect(bad.error).toMatch(expected);
+    expect(bad.error).toContain("No old worker was stopped and the web was not switched");
+    expect(bad.notStarted.filter((n) => /release-(web|jobs-retire-)/.test(n)).sort()).toEqual(["release-web", ...r.jobs.map((h) => `release-jobs-retire-${h.name}`)].sort());
+    // The old workers still run (never restarted), beside the broken new ones; the web and the proxy are untouched.
+    const badRel = await releases(bad);
+    expect(badRel.jobs).not.toBe(rel.jobs);
+    for (const [i, h] of r.jobs.entries()) {
+        const cs = (await r.containers(h)).filter((c) => c.role === "jobs");
+        const old = before.jobs[i].find((c) => c.release === rel.jobs)!;
+        expect(cs.find((c) => c.release === rel.jobs)).toMatchObject({ name: old.name, running: true, startedAt: old.startedAt, restartCount: 0 });
+        expect(cs.map((c) => c.release).sort()).toEqual([rel.jobs, badRel.jobs].sort());
+    }
+    const live = await liveProcesses(r);
+    for (const h of r.jobs) {
+        expect(live.filter((p) => p.hostname === containerHostname(h.name, rel.jobs) && p.kind.startsWith("Supervisor"))).toHaveLength(1);
+    }
+    expect((await snapshot()).web).toMatchObject({ name: before.web.name, startedAt: before.web.startedAt, running: true });
+    expect(results.length).toBeGreaterThan(20);
+    expect(results.filter((x) => x.status !== 200 || !x.body.includes(`host=${oldWebHost}`))).toEqual([]);
+    figures.push(await upFigures(label, r, bad, results));
+
+    // Corrected: the config as before the fault. The previous release is still there, so it converges to it,
+    // and the broken containers are retired.
+    const fixed = await r.driver.up(r.config("v3"));
+    expectOk(fixed);
+    expect(await releases(fixed)).toEqual(rel);
+    await expectConverged(fixed, "v3");
+    for (const [i, h] of r.jobs.entries()) {
+        const old = before.jobs[i].find((c) => c.release === rel.jobs)!;
+        expect((await r.containers(h)).filter((c) => c.role === "jobs").map((c) => [c.name, c.startedAt])).toEqual([[old.name, old.startedAt]]);
+    }
+    figures.push(await upFigures(`corrected up after: ${label}`, r, fixed));
+}
+
+test("new workers crash-loop: the proof fails (restarted), the old workers still run, nothing is retired, the web keeps the old release; a corrected up converges", async () => {
+    await brokenWorkers("new workers crash-loop", { STANDIN_JOBS: "crashloop" }, /RESTARTED: more than one supervisor registered since the container started/);
+});
+
+test("new workers never register: the proof fails (no process ever registered), the old workers still run, nothing is retired; a corrected up converges", async () => {
+    await brokenWorkers("new workers never register", { STANDIN_JOBS: "noregister" }, /MISSING: no Solid Queue process ever registered with this hostname/);
+});
+
+test("the new web never gets healthy: the up fails at the web switch, the proxy keeps serving the old web; a corrected up converges", async () => {
+    const before = await snapshot();
+    const beforeUp = await r.driver.up(r.config("v3"));
+    expect(beforeUp.runs).toEqual([]);
+    const rel = await releases(beforeUp);
+    const oldWebHost = containerHostname(r.web.name, rel.web);
+    const loop = r.requests({ maxRequests: 5_000, maxSeconds: 300, intervalMs: 100 });
+    const bad = await r.driver.up(r.config("v3", (c) => (c.web.env = { ...c.web.env, STANDIN_WEB: "unhealthy" })));
+    const results = await loop.stop();
+    expect(bad.ok).toBe(false);
+    expect(bad.failed.map((f) => f.name)).toEqual(["release-web"]);
+    expect(bad.error).toContain("did not become healthy on /up");
+    expect(bad.error).toContain("kamal-proxy keeps serving shred.day from the previous container");
+    // Only the web steps ran (a web env change): the workers are untouched.
+    expect(bad.runs.map((x) => x.name).sort()).toEqual(["release-env-shred-day-web", "release-web"]);
+    const web = await r.containers(r.web);
+    expect(web.find((c) => c.name === before.web.name)).toMatchObject({ running: true, startedAt: before.web.startedAt });
+    const badRel = await releases(bad);
+    // The unhealthy container was stopped and removed (left stopped, nothing would remove it: the corrected up does
+    // not run the web step, whose inputs are those of the last good rollout).
+    expect(web.filter((c) => c.role === "web" && c.release === badRel.web)).toEqual([]);
+    expect(results.length).toBeGreaterThan(20);
+    expect(results.filter((x) => x.status !== 200 || !x.body.includes(`host=${oldWebHost}`))).toEqual([]);
+    for (const [i, h] of r.jobs.entries()) {
+        expect((await r.containers(h)).filter((c) => c.role === "jobs").map((c) => [c.name, c.startedAt])).toEqual(before.jobs[i].map((c) => [c.name, c.startedAt]));
+    }
+    figures.push(await upFigures("the new web never gets healthy", r, bad, results));
+
+    const fixed = await r.driver.up(r.config("v3"));
+    expectOk(fixed);
+    expect(await releases(fixed)).toEqual(rel);
+    await expectConverged(fixed, "v3");
+    expect((await r.containers(r.web)).filter((c) => c.role === "web").map((c) => [c.name, c.startedAt])).toEqual([[before.web.name, before.web.startedAt]]);
+    figures.push(await upFigures("corrected up after: the new web never gets healthy", r, fixed));
+});
+
+test("Postgres restarts during the proof: the proof still decides right (the healthy new workers are proven once it is back) and the release converges", async () => {
+    const before = await releases(await r.driver.up(r.config("v3")));
+    const pgBefore = (await r.containers(r.web)).find((c) => c.name === "shred-day-postgres")!;
+    const config = r.config("v3", (c) => (c.jobs.env = { ...c.jobs.env, REHEARSAL_NOTE: "postgres-restart" }));
+    let triggered = false;
+    let restartDone = 0;
+    const onStep = (l: string) => {
+        if (!triggered && /\] update release-jobs-proof$/.test(l)) {
+            triggered = true;
+            // As the proof starts: the Postgres container restarts (a crash, an OOM kill, an operator's docker restart).
+            void r.web.docker(["restart", "-t", "5", "shred-day-postgres"], { timeoutMs: 60_000 }).then((x) => {
+                if (x.code === 0) restartDone = Date.now();
+            });
+        }
+    };
+    listeners.add(onStep);
+    const up = await r.driver.up(config).finally(() => listeners.delete(onStep));
+    const upEnded = Date.now();
+    expectOk(up);
+    // Postgres was back before the up ended: the proof ran across the restart, then proved the new workers.
+    expect(restartDone).toBeGreaterThan(0);
+    expect(restartDone).toBeLessThan(upEnded);
+    const proof = up.runs.find((x) => x.name === "release-jobs-proof")!;
+    expect(proof.stdout).toContain("jobs-proof: PROVEN");
+    const pgAfter = (await r.containers(r.web)).find((c) => c.name === "shred-day-postgres")!;
+    expect(pgAfter.startedAt).not.toBe(pgBefore.startedAt);
+    expect((await releases(up)).jobs).not.toBe(before.jobs);
+    await expectConverged(up, "v3");
+    figures.push(await upFigures("Postgres restarts during the proof", r, up));
+
+    // Back to the config before (its release is new again: its containers were retired by this up).
+    const back = await r.driver.up(r.config("v3"));
+    expectOk(back);
+    expect(await releases(back)).toEqual(before);
+    await expectConverged(back, "v3");
+});
+
+/**
+ * The lab host's sshd per-connection processes (`sshd: root@notty`, descendants of its listener,
+ * which this test's lab started): killing them drops that host's SSH connections as a network cut
+ * or an sshd crash would, leaving the listener up.
+ */
+function sshSessions(host: string): number[] {
+    const cfg = path.join(r.lab.dir, host, "sshd_config");
+    const read = (pid: string, f: string) => {
+        try {
+            return fs.readFileSync(`/proc/${pid}/${f}`, "utf8");
+        } catch {
+            return "";
+        }
+    };
+    const procs = fs
+        .readdirSync("/proc")
+        .filter((d) => /^[0-9]+$/.test(d))
+        .map((pid) => ({ pid, cmd: read(pid, "cmdline").replace(/\0/g, " ").trim(), ppid: read(pid, "stat").replace(/^.*\) /, "").split(" ")[1] }));
+    const listener = procs.find((p) => p.cmd.includes(cfg) && !p.cmd.startsWith("nsenter"));
+    if (!listener) return [];
+    const below = new Set([listener.pid]);
+    for (let changed = true; changed; ) {
+        changed = false;
+        for (const p of procs) if (!below.has(p.pid) && below.has(p.ppid)) (below.add(p.pid), (changed = true));
+    }
+    return procs.filter((p) => p.pid !== listener.pid && below.has(p.pid) && p.cmd.startsWith("sshd:") && !p.cmd.includes("[listener]")).map((p) => Number(p.pid));
+}
+
+test("SSH to a jobs host drops mid-step: the up fails naming the host and the step, the web is not switched; a corrected up converges", async () => {
+    const before = await releases(await r.driver.up(r.config("v3")));
+    const victim = r.jobs[r.jobs.length - 1].name;
+    // One long job per old worker keeps them busy, so retiring them takes Solid Queue's shutdown_timeout: the step
+    // lasts seconds. (Exactly one each: the new workers find none and are proven at once.)
+    await enqueue(r, "long-before-ssh-drop", r.config("v3").jobs.concurrency * r.jobs.length, 20);
+    await new Promise((res) => setTimeout(res, 1_500));
+    let dropped: number[] = [];
+    const onStep = (l: string) => {
+        if (dropped.length === 0 && l.endsWith(`] update release-jobs-retire-${victim}`)) {
+            dropped = [-1];
+            void (async () => {
+                // The step's session is up; one second into the step, its connection drops.
+                for (let i = 0; i < 30 && sshSessions(victim).length === 0; i++) await new Promise((res) => setTimeout(res, 100));
+                await new Promise((res) => setTimeout(res, 1_000));
+                dropped = sshSessions(victim);
+                for (const pid of dropped) {
+                    try {
+                        process.kill(pid, "SIGKILL");
+                    } catch {
+                        // already gone
+                    }
+                }
+            })();
+        }
+    };
+    listeners.add(onStep);
+    const bad = await r.driver.up(r.config("v3", (c) => (c.jobs.env = { ...c.jobs.env, REHEARSAL_NOTE: "ssh-drop" }))).finally(() => listeners.delete(onStep));
+    expect(dropped.filter((p) => p > 0).length).toBeGreaterThan(0);
+    expect(bad.ok).toBe(false);
+    expect(bad.failed.map((f) => f.name)).toEqual([`release-jobs-retire-${victim}`]);
+    expect(bad.failed[0].host).toBe(victim);
+    expect(bad.failed[0].code).toBe(255);
+    const ip = r.lab.host(victim).publicIp;
+    expect(bad.error).toContain(`release-jobs-retire-${victim} on ${victim} failed (exit 255)`);
+    expect(bad.error).toMatch(new RegExp(`Connection (to ${ip.replace(/\./g, "\\.")} )?closed|closed by remote host|Broken pipe`));
+    expect(bad.notStarted).toContain("release-web");
+    figures.push(await upFigures("SSH to a jobs host drops mid-step", r, bad));
+
+    const fixed = await r.driver.up(r.config("v3", (c) => (c.jobs.env = { ...c.jobs.env, REHEARSAL_NOTE: "ssh-drop" })));
+    expectOk(fixed);
+    expect(fixed.runs.map((x) => x.name)).toContain(`release-jobs-retire-${victim}`);
+    await expectConverged(fixed, "v3");
+    figures.push(await upFigures("corrected up after: SSH drop", r, fixed));
+    // The long jobs the retired workers released ran again on the new ones and finished.
+    expect((await waitFinished(r, "long-before-ssh-drop", 90_000)).filter((j) => !j.finished)).toEqual([]);
+    const back = await r.driver.up(r.config("v3"));
+    expectOk(back);
+    expect(await releases(back)).toEqual(before);
+    await expectConverged(back, "v3");
 });
 
 test("rollback to the previous image: no pull, and the guarantees of a release", async () => {

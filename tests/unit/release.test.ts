@@ -144,16 +144,16 @@ describe("order of a release", () => {
 });
 
 describe("jobs-start facts", () => {
-    const U = { startedAt: "unknown", restartCount: "unknown", since: "unknown" };
+    const U = { startedAt: "unknown", restartCount: "unknown", since: "unknown", run: "unknown" };
     test("the last facts line of jobs-start gives the container's start, restart count and the proof's lower bound; anything else is unknown", () => {
         const out = [
             "jobs-start: started shred-day-jobs-abc (bin/jobs, hostname h, stop timeout 30s); the previous worker keeps running until the proof passes",
-            "jobs-start: facts container=shred-day-jobs-abc started_at=2026-11-29T06:00:01.123456789Z restart_count=0 since=2026-11-29T06:00:00.98765Z",
+            "jobs-start: facts container=shred-day-jobs-abc started_at=2026-11-29T06:00:01.123456789Z restart_count=0 since=2026-11-29T06:00:00.98765Z run=2026-11-29T06:00:02.5Z",
             "",
         ].join("\n");
-        expect(jobsStartFacts(out)).toEqual({ startedAt: "2026-11-29T06:00:01.123456789Z", restartCount: "0", since: "2026-11-29T06:00:00.98765Z" });
+        expect(jobsStartFacts(out)).toEqual({ startedAt: "2026-11-29T06:00:01.123456789Z", restartCount: "0", since: "2026-11-29T06:00:00.98765Z", run: "2026-11-29T06:00:02.5Z" });
         // A line of the previous program version (in state): the bound is State.StartedAt, as before.
-        expect(jobsStartFacts("jobs-start: facts container=x started_at=2026-11-29T06:00:01Z restart_count=2")).toEqual({ startedAt: "2026-11-29T06:00:01Z", restartCount: "2", since: "2026-11-29T06:00:01Z" });
+        expect(jobsStartFacts("jobs-start: facts container=x started_at=2026-11-29T06:00:01Z restart_count=2")).toEqual({ startedAt: "2026-11-29T06:00:01Z", restartCount: "2", since: "2026-11-29T06:00:01Z", run: "unknown" });
         expect(jobsStartFacts("")).toEqual(U);
         expect(jobsStartFacts(undefined)).toEqual(U);
         expect(jobsStartFacts("jobs-start: facts container=x started_at=$(id) restart_count=0")).toEqual(U);
@@ -172,6 +172,16 @@ describe("jobs-start facts", () => {
         expect(retire).toContain("STARTED_AT='2026-11-29T06:00:02.500000000Z'");
         expect(retire).toContain("RESTART_COUNT='0'");
     });
+});
+
+test("every jobs-start run re-runs the proof and jobs-retire: reverting a failed release (its retire never ran) retires its broken containers", async () => {
+    // jobs-start ran again (the config was reverted: it found the previous release's container running); same
+    // container, same facts, only the run time differs. Before, retire's inputs equalled its last good run and it
+    // did not run: the crash-looping containers of the failed release stayed on the hosts (the rehearsal caught it).
+    const stdout = (run: string) => ({ stdout: `jobs-start: facts container=shred-day-jobs-r started_at=2026-11-29T06:00:01.5Z restart_count=0 since=2026-11-29T06:00:01.2Z run=${run}\n` });
+    const good = await evaluate(withJobsHosts(1), { outputs: { "release-jobs-start-shred-day-jobs-ubuntu": stdout("2026-11-29T06:00:02Z") } });
+    const reverted = await evaluate(withJobsHosts(1), { outputs: { "release-jobs-start-shred-day-jobs-ubuntu": stdout("2026-11-29T07:30:00Z") } });
+    expect(reruns(good, reverted).changed).toEqual(["release-jobs-proof", "release-jobs-retire-shred-day-jobs-ubuntu"]);
 });
 
 describe("re-run only what changed", () => {

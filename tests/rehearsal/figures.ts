@@ -94,7 +94,10 @@ export async function appFigures(r: Rehearsal, up: UpResult): Promise<AppFigures
     const release = async (o: typeof webRelease) => new Promise<string>((res) => o.apply((v) => res(v)));
     const [wr, jr] = await Promise.all([release(webRelease), release(jobsRelease)]);
 
-    const webC = (await r.containers(r.web)).find((c) => c.role === "web" && c.release === wr);
+    // Only what this up started counts: a web container the web step started, jobs containers jobs-start started.
+    const webStarted = up.runs.some((x) => x.name === "release-web" && x.code === 0 && /web-rollout: started /.test(x.stdout));
+    const jobsStarted = up.runs.filter((x) => x.name.startsWith("release-jobs-start-") && x.code === 0 && /jobs-start: started /.test(x.stdout)).map((x) => x.host);
+    const webC = webStarted ? (await r.containers(r.web)).find((c) => c.role === "web" && c.release === wr) : undefined;
     let webBootToHealthySeconds = 0;
     if (webC) {
         const logs = await r.web.docker(["logs", "--timestamps", webC.name]);
@@ -102,7 +105,7 @@ export async function appFigures(r: Rehearsal, up: UpResult): Promise<AppFigures
         if (line) webBootToHealthySeconds = seconds(webC.startedAt, line.split(" ")[0]);
     }
     let registrationSeconds = 0;
-    for (const h of r.jobs) {
+    for (const h of r.jobs.filter((x) => jobsStarted.includes(x.name))) {
         const c = (await r.containers(h)).find((x) => x.role === "jobs" && x.release === jr);
         if (!c) continue;
         const created = await r.sql(
@@ -111,7 +114,7 @@ export async function appFigures(r: Rehearsal, up: UpResult): Promise<AppFigures
         );
         if (created) registrationSeconds = Math.max(registrationSeconds, seconds(c.startedAt, created));
     }
-    const proofRan = up.runs.some((x) => x.name.endsWith("jobs-proof") && x.code === 0);
+    const proofRan = jobsStarted.length > 0 && up.runs.some((x) => x.name.endsWith("jobs-proof") && x.code === 0);
     if (!migrate && !webC && !proofRan) return undefined;
     // The proof waits for one heartbeat after registration: that wait is the app's (Solid Queue's schedule), not ours.
     const firstHeartbeatSeconds = proofRan ? up.evaluation.config.jobs.heartbeatSeconds : 0;

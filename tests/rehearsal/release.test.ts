@@ -340,15 +340,25 @@ test("Postgres restarts during the proof: the proof still decides right (the hea
     const before = await releases(await r.driver.up(r.config("v3")));
     const pgBefore = (await r.containers(r.web)).find((c) => c.name === "shred-day-postgres")!;
     const config = r.config("v3", (c) => (c.jobs.env = { ...c.jobs.env, REHEARSAL_NOTE: "postgres-restart" }));
+    const upStart = await r.sql(QUEUE_DB, "SELECT now() AT TIME ZONE 'UTC'");
+    const processes = r.jobs.length * (config.jobs.concurrency + 2);
     let triggered = false;
     let restartDone = 0;
     const onStep = (l: string) => {
         if (!triggered && /\] update release-jobs-proof$/.test(l)) {
             triggered = true;
-            // As the proof starts: the Postgres container restarts (a crash, an OOM kill, an operator's docker restart).
-            void r.web.docker(["restart", "-t", "5", "shred-day-postgres"], { timeoutMs: 60_000 }).then((x) => {
+            // While the proof waits for the first heartbeats (every new process registered, none proven yet), the
+            // Postgres container restarts (a crash, an OOM kill, an operator's docker restart): the proof's queries and
+            // the workers' heartbeats fail until it is back.
+            void (async () => {
+                for (let i = 0; i < 50; i++) {
+                    const n = await r.sql(QUEUE_DB, `SELECT count(*) FROM solid_queue_processes WHERE created_at > '${upStart}'`).catch(() => "0");
+                    if (Number(n) >= processes) break;
+                    await new Promise((res) => setTimeout(res, 100));
+                }
+                const x = await r.web.docker(["restart", "-t", "5", "shred-day-postgres"], { timeoutMs: 60_000 });
                 if (x.code === 0) restartDone = Date.now();
-            });
+            })();
         }
     };
     listeners.add(onStep);

@@ -26,7 +26,7 @@ function main(argv: string[]): number {
     }
     const figuresFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-rehearse-")), "figures.json");
     const jest = path.join(__dirname, "..", "node_modules", ".bin", "jest");
-    const r = spawnSync(jest, ["--selectProjects", "rehearsal", "rehearsal-scenarios", "--runInBand", ...argv], {
+    const r = spawnSync(jest, ["--selectProjects", "rehearsal", "--runInBand", ...argv], {
         stdio: "inherit",
         env: { ...process.env, REHEARSAL_FIGURES: figuresFile },
     });

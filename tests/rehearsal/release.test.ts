@@ -372,6 +372,10 @@ test("Postgres restarts during the proof: the proof still decides right (the hea
     expect(proof.stdout).toContain("jobs-proof: PROVEN");
     const pgAfter = (await r.containers(r.web)).find((c) => c.name === "shred-day-postgres")!;
     expect(pgAfter.startedAt).not.toBe(pgBefore.startedAt);
+    // Postgres came back while the proof was running (the driver's times are relative to the up's start).
+    const upT0 = upEnded - up.ms;
+    expect(Date.parse(pgAfter.startedAt)).toBeGreaterThan(upT0 + proof.start);
+    expect(Date.parse(pgAfter.startedAt)).toBeLessThan(upT0 + proof.end);
     expect((await releases(up)).jobs).not.toBe(before.jobs);
     await expectConverged(up, "v3");
     figures.push(await upFigures("Postgres restarts during the proof", r, up));

@@ -440,7 +440,7 @@ describe("web-rollout.sh", () => {
         expect(await engineState()).toBe(before);
     });
 
-    test("proxy deploy fails (never healthy on /up): kamal-proxy keeps serving the old one, nothing old is stopped, the new one is stopped, logs shown redacted, exit 1", async () => {
+    test("proxy deploy fails (never healthy on /up): kamal-proxy keeps serving the old one, nothing old is stopped, the new one is stopped and removed, logs shown redacted, exit 1", async () => {
         const oldFile = envFile("web-old.env", ENV_TEXT("web"));
         const first = await run("web-rollout", params(oldFile, { RELEASE: OLD_RELEASE, CONTAINER_HOSTNAME: `shred-day-web-${OLD_RELEASE}` }));
         expect(first.code).toBe(0);

@@ -178,6 +178,7 @@ export class ShredDay extends pulumi.ComponentResource {
                 appHost: config.web.appHost,
                 appPort: config.web.appPort,
                 proxyService: config.web.proxyService,
+                kamal: config.web.kamal,
                 proxyImage: config.app.proxyImage,
                 keepImages: config.app.keepImages,
                 postgres: {

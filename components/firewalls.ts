@@ -71,7 +71,8 @@ export interface FirewallsArgs {
  * docs/resources/firewall_attachment.md; the same text in pulumi/pulumi-hcloud's
  * FirewallAttachment docs) is two firewalls: the server is created with a deny-all firewall in
  * `firewallIds` and `ignoreRemoteFirewallIds: true`, and the attachment alone manages the real
- * firewall. Each association has exactly one manager; the rules of all applied firewalls
+ * firewall (components/jobsServer.ts also sets `ignoreChanges: ["firewallIds"]` on such a server,
+ * so no update of it can ever drop the attached firewall). Each association has exactly one manager; the rules of all applied firewalls
  * combine (a union of what they allow), so the empty boot firewall adds nothing once the role's
  * firewall is applied, and lets nothing in before.
  */

@@ -92,7 +92,12 @@ export class JobsServer extends pulumi.ComponentResource {
                     // timeout, so Solid Queue finishes or releases its jobs instead of being cut off.
                     shutdownBeforeDeletion: true,
                 },
-                { parent: this, dependsOn: [args.subnet] },
+                // With the jobs firewall attached from outside, the server never updates its own
+                // firewalls: the provider reads every applied firewall back into firewall_ids
+                // (internal/server/resource.go getServerAttributes), and an update would remove the
+                // jobs firewall. ignoreRemoteFirewallIds is the provider's own switch for that; the
+                // ignoreChanges makes it hold whatever the provider's diff suppression does with sets.
+                { parent: this, dependsOn: [args.subnet], ...(args.firewallAttached ? { ignoreChanges: ["firewallIds"] } : {}) },
             );
         }
         this.serverId = this.server.id.apply((id) => Number(id));

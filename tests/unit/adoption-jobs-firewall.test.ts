@@ -79,6 +79,7 @@ describe("a new jobs server has a firewall from its creation, in every mode", ()
         expect(boot.inputs.rules).toEqual([]); // nothing gets in
         expect(fresh.inputs.firewallIds).toEqual([Number(boot.id)]);
         expect(fresh.inputs.ignoreRemoteFirewallIds).toBe(true);
+        expect(fresh.ignoreChanges).toEqual(["firewallIds"]); // never updated to drop the attached jobs firewall
         // the server exists only after the boot firewall (its id is an input of the create)
         expect(fresh.inputDependsOn).toContain(boot.name);
 
@@ -124,6 +125,7 @@ describe("a new jobs server has a firewall from its creation, in every mode", ()
         for (const name of ["shred-day-jobs-ubuntu-server", "shred-day-jobs-2-server"]) {
             expect(e.named(name).inputs.firewallIds).toEqual([Number(jobs.id)]);
             expect(e.named(name).inputs.ignoreRemoteFirewallIds).toBeUndefined();
+            expect(e.named(name).ignoreChanges).toEqual([]);
         }
         expect(e.ofType(ATTACHMENT).map((a) => a.name)).toEqual(["web-firewall"]);
         expect(firewallNamed(e, "shred-day-boot")).toBeUndefined();

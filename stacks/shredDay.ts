@@ -29,9 +29,14 @@ export function jobsFirewallByAttachment(config: StackConfig): boolean {
     return config.firewalls.jobs !== undefined || config.jobs.hosts.some((h) => h.importId !== undefined);
 }
 
-/** Whether the stack needs the boot firewall: a new jobs server whose jobs firewall comes by attachment. */
-export function jobsBootFirewall(config: StackConfig): boolean {
-    return jobsFirewallByAttachment(config) && config.jobs.hosts.some((h) => h.importId === undefined);
+/**
+ * Whether the stack needs the boot firewall: a new server whose role firewall comes by
+ * attachment. A new web server always (the web firewall is applied by attachment); a new jobs
+ * server when the jobs firewall is.
+ */
+export function needsBootFirewall(config: StackConfig): boolean {
+    const newJobsByAttachment = jobsFirewallByAttachment(config) && config.jobs.hosts.some((h) => h.importId === undefined);
+    return config.web.importId === undefined || newJobsByAttachment;
 }
 
 /** The `ssh` command a person types to reach a host. */
@@ -68,7 +73,7 @@ export class ShredDay extends pulumi.ComponentResource {
                 adminCidrs: config.ssh.adminCidrs,
                 labels,
                 importIds: { web: config.firewalls.web?.importId, jobs: config.firewalls.jobs?.importId },
-                boot: jobsBootFirewall(config),
+                boot: needsBootFirewall(config),
             },
             { parent: this },
         );
@@ -88,6 +93,7 @@ export class ShredDay extends pulumi.ComponentResource {
                 subnet: this.network.subnet,
                 firewallId: this.firewalls.webId,
                 firewallImportId: config.firewalls.web?.importId,
+                bootFirewallId: this.firewalls.bootId,
                 labels,
                 hostKey: config.web.hostKey,
             },
@@ -132,7 +138,12 @@ export class ShredDay extends pulumi.ComponentResource {
 
         const privateKey = config.secrets.sshPrivateKey === undefined ? undefined : pulumi.secret(config.secrets.sshPrivateKey);
         const ssh: SshAccess = { user: config.ssh.user, privateKey };
-        const webReady = hostReady(config.web.name, { publicIp: this.web.publicIp, ssh, hostKey: this.web.hostKey, dependsOn: [this.web.attachment] }, this);
+        // SSH once the host is on the network and has the web firewall (a new one boots with the boot firewall: nothing gets in)
+        const webReady = hostReady(
+            config.web.name,
+            { publicIp: this.web.publicIp, ssh, hostKey: this.web.hostKey, dependsOn: [this.web.attachment, this.web.firewallAttachment] },
+            this,
+        );
 
         this.postgres = new PostgresAccessory(
             "postgres",

@@ -3,7 +3,8 @@
  * firewall applied by one FirewallAttachment (a jobs server or the jobs firewall adopted), a new
  * server is created with the boot firewall (no rules) in `firewallIds` and
  * `ignoreRemoteFirewallIds`, and the attachment alone manages jobs firewall <-> server; without
- * adoption, it is created with the jobs firewall itself. components/firewalls.ts `BOOT_FIREWALL`
+ * adoption, it is created with the jobs firewall itself. A new web server (no web.importId) is
+ * created behind the boot firewall too. components/firewalls.ts `BOOT_FIREWALL`
  * cites the provider's source for why the two must never manage one association.
  */
 import { Captured, evaluate, Evaluation } from "../../scripts/evaluate";
@@ -148,3 +149,50 @@ describe("a new jobs server has a firewall from its creation, in every mode", ()
         }
     });
 });
+
+describe("a new web server has a firewall from its creation too", () => {
+    /** A stack built from nothing (disaster recovery): no server, network or firewall adopted. */
+    const fromNothing = () => {
+        const c = productionConfig();
+        delete c.web.importId;
+        delete c.web.hostKey;
+        delete c.network.importId;
+        for (const h of c.jobs.hosts) {
+            delete h.importId;
+            delete h.publicIp;
+            delete h.hostKey;
+        }
+        return c;
+    };
+
+    test("created behind the boot firewall (no rules); the web firewall comes by its attachment alone; no association has two managers", async () => {
+        const e = await evaluate(fromNothing());
+        const web = e.named("web-server");
+        expect(web.importId).toBeUndefined();
+        const boot = firewallNamed(e, "shred-day-boot");
+        expect(boot.inputs.rules).toEqual([]);
+        expect(web.inputs.firewallIds).toEqual([Number(boot.id)]);
+        expect(web.inputs.ignoreRemoteFirewallIds).toBe(true);
+        expect(web.ignoreChanges).toContain("firewallIds");
+        const attachment = e.named("web-firewall");
+        expect(attachment.inputs.firewallId).toBe(Number(firewallNamed(e, "shred-day-web").id));
+        expect(attachment.inputs.serverIds).toEqual([Number(web.id)]);
+        expect(conflicts(e)).toEqual([]);
+    });
+
+    test("its first SSH step waits for the web firewall attachment (the boot firewall lets nothing in)", async () => {
+        const e = await evaluate(fromNothing());
+        const ready = e.resources.filter((r) => r.type === "command:remote:Command" && r.name.includes("shred-day-web") && r.name.includes("ready"));
+        expect(ready.length).toBe(1);
+        expect(ready[0].dependsOn).toContain("web-firewall");
+    });
+
+    test("the adopted web server is never given firewallIds (its applied firewalls are checked, not changed)", async () => {
+        const e = await evaluate(productionConfig());
+        const web = e.named("web-server");
+        expect(web.importId).toBe("12345678");
+        expect(web.inputs.firewallIds).toBeUndefined();
+        expect(web.ignoreChanges).toContain("firewallIds");
+    });
+});
+

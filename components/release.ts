@@ -254,6 +254,9 @@ export class Release extends pulumi.ComponentResource {
                         STOP_TIMEOUT: args.jobsStopTimeout,
                         STARTED_AT: facts[i].apply((f) => f.startedAt),
                         RESTART_COUNT: facts[i].apply((f) => f.restartCount),
+                        // Kamal's workers of the old setup: its `job` role, under web.kamal's service and destination
+                        KAMAL_SERVICE: args.kamal.service,
+                        ...(args.kamal.destination === undefined ? {} : { KAMAL_DESTINATION: args.kamal.destination }),
                     },
                 },
                 [this.proof],

@@ -139,3 +139,34 @@ test("a Kamal name that is not a plain label value is refused before anything st
     expect(r.stderr).toContain("web-rollout: KAMAL_SERVICE may hold only letters, digits, '_', '.', '-' (web.kamal in the stack config), got 'myapp --all'.");
     expect(Object.keys(await states())).toEqual([]);
 });
+
+test("jobs-retire on a jobs host Kamal deployed to: retires Kamal's `job` containers of web.kamal's service and destination, keeps other services, roles and destinations", async () => {
+    const RELEASE = "5555555555";
+    const current = `${SERVICE}-jobs-${RELEASE}`;
+    const worker = async (name: string, labels: string[]) =>
+        docker.ok(["run", "--detach", "--name", name, ...labels.flatMap((l) => ["--label", l]), IMAGE, "sleep", "600"]);
+    await worker(current, [`service=${SERVICE}`, "role=jobs", `release=${RELEASE}`]);
+    await worker(`${SERVICE}-jobs-0000000000`, [`service=${SERVICE}`, "role=jobs", "release=0000000000"]);
+    await worker("myapp-job-production-6d7e8f9a0b1c", ["service=myapp", "role=job", "destination=production"]);
+    await worker("myapp-job-staging-7e8f9a0b1c2d", ["service=myapp", "role=job", "destination=staging"]);
+    await worker("myapp-web-production-8f9a0b1c2d3e", ["service=myapp", "role=web", "destination=production"]);
+    await worker("otherapp-job-9a0b1c2d3e4f", ["service=otherapp", "role=job", "destination"]);
+    const [started, restarts] = (await docker.ok(["inspect", "--format", "{{.State.StartedAt}} {{.RestartCount}}", current])).split(" ");
+
+    const r = await host.run(
+        "jobs-retire",
+        { SERVICE, RELEASE, STOP_TIMEOUT: 10, STARTED_AT: started, RESTART_COUNT: restarts, KAMAL_SERVICE: "myapp", KAMAL_DESTINATION: "production" },
+        { timeoutMs: 120_000 },
+    );
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).toContain(`jobs-retire: stopped (within 10s) and removed ${SERVICE}-jobs-0000000000`);
+    expect(r.stdout).toContain("jobs-retire: stopped (within 10s) and removed myapp-job-production-6d7e8f9a0b1c");
+    expect(r.stdout).toContain("jobs-retire: kept myapp-job-staging-7e8f9a0b1c2d: Kamal destination 'staging', not 'production' (web.kamal.destination)");
+    expect(r.stdout).toContain(`jobs-retire: ${current} keeps running; 2 old worker container(s) retired`);
+    expect(await states()).toEqual({
+        [current]: "running",
+        "myapp-job-staging-7e8f9a0b1c2d": "running",
+        "myapp-web-production-8f9a0b1c2d3e": "running",
+        "otherapp-job-9a0b1c2d3e4f": "running",
+    });
+});

@@ -99,4 +99,16 @@ describe("the first rollout replaces Kamal's route", () => {
         expect(plain).toContain("KAMAL_ROLE='web' KAMAL_SERVICE='shred-day' ");
         expect(plain).not.toContain("KAMAL_DESTINATION=");
     });
+
+    test("jobs-retire gets web.kamal's service and destination, so it retires Kamal's `job` containers of the old setup on each jobs host", async () => {
+        const { evaluate } = await import("../../scripts/evaluate");
+        const c = productionConfig();
+        c.web.kamal = { service: "myapp", role: "frontend", destination: "production" };
+        const create: string = (await evaluate(c)).named("release-jobs-retire-shred-day-jobs-ubuntu").inputs.create;
+        expect(create).toContain("KAMAL_DESTINATION='production' KAMAL_SERVICE='myapp' ");
+        expect(create).not.toContain("KAMAL_ROLE="); // Kamal's jobs role is `job` (the script's default), not the web role
+        const plain: string = (await evaluate(productionConfig())).named("release-jobs-retire-shred-day-jobs-ubuntu").inputs.create;
+        expect(plain).toContain("KAMAL_SERVICE='shred-day' ");
+        expect(plain).not.toContain("KAMAL_DESTINATION=");
+    });
 });

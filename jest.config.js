@@ -11,6 +11,10 @@ module.exports = {
   // Evaluating the program on mocks takes seconds on a busy 2-core machine; jest's 5 s default
   // turns load into failures. Tests that wait on purpose set their own, longer timeouts.
   testTimeout: 60_000,
+  // The integration files mostly wait on containers, sshd and heartbeats, not on the CPU: three
+  // files at a time on 2 cores (jest's default is cores - 1 = one). Each file has its own dockerd,
+  // network namespace, sshd and ports, so files never share state.
+  maxWorkers: 3,
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"] },
     { ...common, displayName: "integration", testMatch: ["<rootDir>/tests/integration/**/*.test.ts"] },

@@ -77,6 +77,20 @@ export const ADOPTED_DECLARED: Record<AdoptableType, readonly string[]> = {
     "hcloud:index/firewallAttachment:FirewallAttachment": ["firewallId", "serverIds"],
 };
 
+/**
+ * The one intended diff of an adoption, per type: an adopted firewall's `rules` become the
+ * configured ones (see ADOPTED_DECLARED). Any other diff on an adopted object is a defect of
+ * the config or the program; `npm run plan -- --preview FILE` flags it (scripts/plan/preview.ts).
+ */
+export const ADOPTED_INTENDED_DIFFS: Partial<Record<AdoptableType, readonly string[]>> = {
+    "hcloud:index/firewall:Firewall": ["rules"],
+};
+
+/** Is `type` one this stack adopts? */
+export function isAdoptableType(type: string): type is AdoptableType {
+    return Object.prototype.hasOwnProperty.call(HCLOUD_INPUTS, type);
+}
+
 /** The inputs an adopted object of `type` ignores: every input of the schema it does not declare. */
 export function adoptedIgnoreChanges(type: AdoptableType): string[] {
     const declared = new Set(ADOPTED_DECLARED[type]);

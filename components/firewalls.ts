@@ -43,7 +43,40 @@ export interface FirewallsArgs {
     labels: Record<string, string>;
     /** hcloud ids of existing firewalls to adopt, per role; a role without one gets a new firewall. */
     importIds?: { web?: string; jobs?: string };
+    /**
+     * Also make the boot firewall: no rules, so it lets nothing in. A new server that gets its
+     * role's firewall through a FirewallAttachment is created with this one (`firewallIds`), so
+     * it is never without a firewall before the attachment applies (see `BOOT_FIREWALL`).
+     */
+    boot?: boolean;
 }
+
+/**
+ * Why a boot firewall, and not the role's own firewall at creation, for a server whose role
+ * firewall is applied by a FirewallAttachment (hetznercloud/terraform-provider-hcloud, the
+ * provider behind @pulumi/hcloud):
+ * - the attachment reads back EVERY server its firewall is applied to, however it was applied
+ *   (internal/firewall/attachment_resource.go `readAttachment` -> `FromFirewall` over
+ *   `fw.AppliedTo`), and its update removes any server it does not list (`updateAttachment`:
+ *   `DiffResources`, then `RemoveResources`). So a server that applied the jobs firewall itself
+ *   (`firewallIds`) must also be listed by the attachment, or the two fight forever;
+ * - listed by both, the attachment's create applies the firewall to a server that already has
+ *   it; `createAttachment` treats `firewall_already_applied` as done and only reads back, so the
+ *   other servers of that one request (the adopted ones) would not get it;
+ * - a server reads back every firewall applied to it into `firewall_ids`, and its update removes
+ *   every one not declared (internal/server/resource.go `resourceServerUpdate`,
+ *   `d.HasChange("firewall_ids")` -> `RemoveResources`), unless `ignore_remote_firewall_ids`
+ *   suppresses that diff (its `DiffSuppressFunc`).
+ * The provider's documented way ("Ensure a server is attached to a Firewall on first boot",
+ * docs/resources/firewall_attachment.md; the same text in pulumi/pulumi-hcloud's
+ * FirewallAttachment docs) is two firewalls: the server is created with a deny-all firewall in
+ * `firewallIds` and `ignoreRemoteFirewallIds: true`, and the attachment alone manages the real
+ * firewall (components/jobsServer.ts also sets `ignoreChanges: ["firewallIds"]` on such a server,
+ * so no update of it can ever drop the attached firewall). Each association has exactly one manager; the rules of all applied firewalls
+ * combine (a union of what they allow), so the empty boot firewall adds nothing once the role's
+ * firewall is applied, and lets nothing in before.
+ */
+export const BOOT_FIREWALL = "boot";
 
 /**
  * The web and jobs firewalls. Servers attach themselves (new jobs servers at creation, the
@@ -59,6 +92,9 @@ export class Firewalls extends pulumi.ComponentResource {
     readonly jobs: hcloud.Firewall;
     readonly webId: pulumi.Output<number>;
     readonly jobsId: pulumi.Output<number>;
+    /** The boot firewall (no rules), when asked for. */
+    readonly boot?: hcloud.Firewall;
+    readonly bootId?: pulumi.Output<number>;
 
     constructor(name: string, args: FirewallsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("shred-day:network:Firewalls", name, {}, opts);
@@ -76,7 +112,16 @@ export class Firewalls extends pulumi.ComponentResource {
         );
         this.webId = this.web.id.apply((id) => Number(id));
         this.jobsId = this.jobs.id.apply((id) => Number(id));
-        this.registerOutputs({ webId: this.webId, jobsId: this.jobsId });
+        if (args.boot) {
+            this.boot = new hcloud.Firewall(
+                `${name}-${BOOT_FIREWALL}`,
+                // no rules: all inbound traffic on the public interface is dropped
+                { name: `${name}-${BOOT_FIREWALL}`, labels: { ...args.labels, role: BOOT_FIREWALL }, rules: [] },
+                { parent: this },
+            );
+            this.bootId = this.boot.id.apply((id) => Number(id));
+        }
+        this.registerOutputs({ webId: this.webId, jobsId: this.jobsId, bootId: this.bootId });
     }
 }
 

@@ -18,20 +18,28 @@ export interface JobsServerArgs {
     networkImportId?: string;
     subnet: pulumi.Resource;
     /**
-     * The jobs firewall, applied at creation. Undefined when the stack attaches the jobs
-     * firewall to every jobs server with one FirewallAttachment (needed as soon as one jobs
-     * server or the jobs firewall is adopted: one attachment per firewall, and an adopted
-     * server must not be updated to get it).
+     * The firewall a new server is created with (`firewallIds`), so it is never without one:
+     * the jobs firewall itself, or, with `firewallAttached`, the boot firewall (no rules).
+     * Required for a new server; an adopted one keeps the firewalls it has.
      */
     firewallId?: pulumi.Input<number>;
+    /**
+     * The jobs firewall reaches this server through the stack's one FirewallAttachment (as
+     * soon as one jobs server or the jobs firewall is adopted: one attachment per firewall,
+     * and an adopted server must not be updated to get it). A new server then keeps only the
+     * boot firewall as its own and ignores the firewalls applied to it from elsewhere
+     * (`ignoreRemoteFirewallIds`), so the attachment alone manages jobs firewall <-> server
+     * (components/firewalls.ts `BOOT_FIREWALL` says why, from the provider's source).
+     */
+    firewallAttached: boolean;
     labels: Record<string, string>;
     /** An adopted server's public SSH host key (shred-day:jobs.hosts[].hostKey); a new server gets one made by the program. */
     hostKey?: string;
 }
 
 /**
- * One Solid Queue host. A new one is created on the private network with the jobs firewall
- * from first boot. An adopted one (`importId`) is imported like the web server (protected,
+ * One Solid Queue host. A new one is created on the private network with a firewall from
+ * first boot (the jobs firewall, or the boot firewall until the jobs attachment applies). An adopted one (`importId`) is imported like the web server (protected,
  * every input but its checked name ignored) and joins the network by a separate attachment,
  * imported when it is already on the adopted network.
  */
@@ -60,6 +68,7 @@ export class JobsServer extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [args.subnet], ...adoptedOptions("hcloud:index/server:Server", args.importId) },
             );
         } else {
+            if (args.firewallId === undefined) throw new Error(`jobs server ${args.name}: a new server needs a firewall from creation (firewallId)`);
             this.server = new hcloud.Server(
                 `${name}-server`,
                 {
@@ -70,7 +79,9 @@ export class JobsServer extends pulumi.ComponentResource {
                     sshKeys: args.sshKeyNames,
                     labels,
                     userData: pulumi.secret(pulumi.all([generated!.privateKey, generated!.publicKey]).apply(([privateKey, publicKey]) => cloudConfig({ privateKey, publicKey }))),
-                    ...(args.firewallId === undefined ? {} : { firewallIds: [args.firewallId] }),
+                    // a firewall from creation, before first boot
+                    firewallIds: [args.firewallId],
+                    ...(args.firewallAttached ? { ignoreRemoteFirewallIds: true } : {}),
                     publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
                     // aliasIps: [] or the attachment is redone on every update.
                     networks: [{ networkId: args.networkId, ip: args.privateIp, aliasIps: [] }],
@@ -81,7 +92,12 @@ export class JobsServer extends pulumi.ComponentResource {
                     // timeout, so Solid Queue finishes or releases its jobs instead of being cut off.
                     shutdownBeforeDeletion: true,
                 },
-                { parent: this, dependsOn: [args.subnet] },
+                // With the jobs firewall attached from outside, the server never updates its own
+                // firewalls: the provider reads every applied firewall back into firewall_ids
+                // (internal/server/resource.go getServerAttributes), and an update would remove the
+                // jobs firewall. ignoreRemoteFirewallIds is the provider's own switch for that; the
+                // ignoreChanges makes it hold whatever the provider's diff suppression does with sets.
+                { parent: this, dependsOn: [args.subnet], ...(args.firewallAttached ? { ignoreChanges: ["firewallIds"] } : {}) },
             );
         }
         this.serverId = this.server.id.apply((id) => Number(id));

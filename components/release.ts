@@ -42,6 +42,11 @@ export interface ReleaseArgs {
     appPort: number;
     /** The kamal-proxy service name Kamal used, so the first rollout replaces Kamal's route. */
     proxyService: string;
+    /**
+     * How Kamal labelled this app's web containers (web.kamal): the rollout retires the
+     * Kamal-era containers labelled service/role/destination with these values, and no others.
+     */
+    kamal: { service: string; role: string; destination?: string };
     proxyImage: string;
     keepImages: number;
     postgres: { container: string; user: string; queueDatabase: string; ready: pulumi.Resource };
@@ -293,6 +298,9 @@ export class Release extends pulumi.ComponentResource {
                         // Not read by the script: retire runs again after every jobs-start run, so reverting a
                         // failed release retires its broken containers (see jobs-start.sh).
                         JOBS_START_RUN: facts[i].apply((f) => f.run),
+                        // Kamal's workers of the old setup: its `job` role, under web.kamal's service and destination
+                        KAMAL_SERVICE: args.kamal.service,
+                        ...(args.kamal.destination === undefined ? {} : { KAMAL_DESTINATION: args.kamal.destination }),
                     },
                 },
                 [this.proof],
@@ -314,6 +322,9 @@ export class Release extends pulumi.ComponentResource {
                     APP_HOST: args.appHost,
                     APP_PORT: args.appPort,
                     PROXY_SERVICE: args.proxyService,
+                    KAMAL_SERVICE: args.kamal.service,
+                    KAMAL_ROLE: args.kamal.role,
+                    ...(args.kamal.destination === undefined ? {} : { KAMAL_DESTINATION: args.kamal.destination }),
                     PROXY_IMAGE: args.proxyImage,
                     CONTAINER_HOSTNAME: this.webRelease.apply((r) => containerHostname(args.web.name, r)),
                     STOP_TIMEOUT: WEB_STOP_TIMEOUT_SECONDS,

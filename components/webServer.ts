@@ -18,9 +18,16 @@ export interface WebServerArgs {
     /** The adopted network's id: an adopted server's attachment to it is imported (`SERVERID-NETWORKID`). */
     networkImportId?: string;
     subnet: pulumi.Resource;
+    /** The web firewall: applied by a FirewallAttachment (`firewallAttachment`), for a new server and an adopted one. */
     firewallId: pulumi.Input<number>;
     /** The adopted web firewall's id: its attachment is imported, not created. */
     firewallImportId?: string;
+    /**
+     * The boot firewall (no rules; components/firewalls.ts BOOT_FIREWALL): a new server is
+     * created with it, so it is never without a firewall before the attachment applies the web
+     * firewall. Required for a new server.
+     */
+    bootFirewallId?: pulumi.Input<number>;
     labels: Record<string, string>;
     /** An adopted server's public SSH host key (shred-day:web.hostKey); a new server gets one made by the program. */
     hostKey?: string;
@@ -53,6 +60,7 @@ export class WebServer extends pulumi.ComponentResource {
         super("shred-day:hosts:WebServer", name, {}, opts);
         const adopted = args.importId !== undefined;
         if (adopted && args.hostKey === undefined) throw new Error(`web server ${args.name}: an adopted server needs its public host key (shred-day:web.hostKey)`);
+        if (!adopted && args.bootFirewallId === undefined) throw new Error(`web server ${args.name}: a new server needs the boot firewall (it would be without a firewall until the attachment applies)`);
         const generated = adopted ? undefined : newHostKey(name, this);
         this.hostKey = generated?.publicKey ?? pulumi.output(publicKeyOnly(args.hostKey!));
         this.server = new hcloud.Server(
@@ -69,12 +77,15 @@ export class WebServer extends pulumi.ComponentResource {
                     ? {}
                     : {
                           sshKeys: args.sshKeyNames,
+                          // created behind the boot firewall; the attachment alone manages the web firewall
+                          firewallIds: [args.bootFirewallId!],
+                          ignoreRemoteFirewallIds: true,
                           userData: pulumi.secret(pulumi.all([generated.privateKey, generated.publicKey]).apply(([privateKey, publicKey]) => cloudConfig({ privateKey, publicKey }))),
                       }),
             },
             args.importId !== undefined
                 ? { parent: this, ...adoptedOptions("hcloud:index/server:Server", args.importId) }
-                : { parent: this, protect: true },
+                : { parent: this, protect: true, ignoreChanges: ["firewallIds"] },
         );
         const serverId = this.server.id.apply((id) => Number(id));
         const attachmentImport =

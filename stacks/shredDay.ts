@@ -22,10 +22,21 @@ export interface HostOutput {
 /**
  * Whether the jobs firewall reaches the jobs servers through one FirewallAttachment (when a
  * jobs server or the jobs firewall is adopted) instead of `firewallIds` at creation. New jobs
- * servers then boot without it until the attachment is applied, moments after creation.
+ * servers are then created with the boot firewall (no rules: nothing gets in) and get the jobs
+ * firewall from the attachment; their SSH steps wait for it.
  */
 export function jobsFirewallByAttachment(config: StackConfig): boolean {
     return config.firewalls.jobs !== undefined || config.jobs.hosts.some((h) => h.importId !== undefined);
+}
+
+/**
+ * Whether the stack needs the boot firewall: a new server whose role firewall comes by
+ * attachment. A new web server always (the web firewall is applied by attachment); a new jobs
+ * server when the jobs firewall is.
+ */
+export function needsBootFirewall(config: StackConfig): boolean {
+    const newJobsByAttachment = jobsFirewallByAttachment(config) && config.jobs.hosts.some((h) => h.importId === undefined);
+    return config.web.importId === undefined || newJobsByAttachment;
 }
 
 /** The `ssh` command a person types to reach a host. */
@@ -62,6 +73,7 @@ export class ShredDay extends pulumi.ComponentResource {
                 adminCidrs: config.ssh.adminCidrs,
                 labels,
                 importIds: { web: config.firewalls.web?.importId, jobs: config.firewalls.jobs?.importId },
+                boot: needsBootFirewall(config),
             },
             { parent: this },
         );
@@ -81,6 +93,7 @@ export class ShredDay extends pulumi.ComponentResource {
                 subnet: this.network.subnet,
                 firewallId: this.firewalls.webId,
                 firewallImportId: config.firewalls.web?.importId,
+                bootFirewallId: this.firewalls.bootId,
                 labels,
                 hostKey: config.web.hostKey,
             },
@@ -106,15 +119,17 @@ export class ShredDay extends pulumi.ComponentResource {
                         networkId: this.network.networkId,
                         networkImportId: config.network.importId,
                         subnet: this.network.subnet,
-                        firewallId: jobsAttachment ? undefined : this.firewalls.jobsId,
+                        firewallId: jobsAttachment ? this.firewalls.bootId : this.firewalls.jobsId,
+                        firewallAttached: jobsAttachment,
                         labels,
                         hostKey: host.hostKey,
                     },
                     { parent: this },
                 ),
         );
+        let jobsFirewallAttachment: pulumi.Resource | undefined;
         if (jobsAttachment) {
-            attachFirewall(
+            jobsFirewallAttachment = attachFirewall(
                 `${name}-jobs-firewall`,
                 { firewallId: this.firewalls.jobsId, serverIds: this.jobs.map((j) => j.serverId), importId: config.firewalls.jobs?.importId },
                 { parent: this },
@@ -123,7 +138,12 @@ export class ShredDay extends pulumi.ComponentResource {
 
         const privateKey = config.secrets.sshPrivateKey === undefined ? undefined : pulumi.secret(config.secrets.sshPrivateKey);
         const ssh: SshAccess = { user: config.ssh.user, privateKey };
-        const webReady = hostReady(config.web.name, { publicIp: this.web.publicIp, ssh, hostKey: this.web.hostKey, dependsOn: [this.web.attachment] }, this);
+        // SSH once the host is on the network and has the web firewall (a new one boots with the boot firewall: nothing gets in)
+        const webReady = hostReady(
+            config.web.name,
+            { publicIp: this.web.publicIp, ssh, hostKey: this.web.hostKey, dependsOn: [this.web.attachment, this.web.firewallAttachment] },
+            this,
+        );
 
         this.postgres = new PostgresAccessory(
             "postgres",
@@ -164,7 +184,12 @@ export class ShredDay extends pulumi.ComponentResource {
                     publicIp: j.publicIp,
                     privateIp: j.privateIp,
                     hostKey: j.hostKey,
-                    ready: hostReady(config.jobs.hosts[i].name, { publicIp: j.publicIp, ssh, hostKey: j.hostKey, dependsOn: j.attachment ? [j.server, j.attachment] : [j.server] }, this),
+                    ready: hostReady(
+                        config.jobs.hosts[i].name,
+                        // SSH once the host is on the network and has the jobs firewall (the boot firewall lets nothing in)
+                        { publicIp: j.publicIp, ssh, hostKey: j.hostKey, dependsOn: [j.server, ...(j.attachment ? [j.attachment] : []), ...(jobsFirewallAttachment ? [jobsFirewallAttachment] : [])] },
+                        this,
+                    ),
                 })),
                 image: config.app.image,
                 registry: config.app.registry,
@@ -180,6 +205,7 @@ export class ShredDay extends pulumi.ComponentResource {
                 appHost: config.web.appHost,
                 appPort: config.web.appPort,
                 proxyService: config.web.proxyService,
+                kamal: config.web.kamal,
                 proxyImage: config.app.proxyImage,
                 keepImages: config.app.keepImages,
                 postgres: {

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # After the proof, before the web switch: stops (docker stop -t STOP_TIMEOUT) and
-# removes this host's worker containers of every other release: label service=SERVICE with
-# role jobs (ours) or job (Kamal's `job` role of the old setup).
+# removes this host's worker containers of every other release: ours (labels service=SERVICE,
+# role=jobs) and Kamal's of the old setup (service=KAMAL_SERVICE, role=KAMAL_ROLE, default
+# `job` as in the team's plan, and a destination label equal to KAMAL_DESTINATION, empty when
+# none: web.kamal in the stack config; Kamal labels every app container so,
+# basecamp/kamal lib/kamal/configuration/role.rb `default_labels`). Other services, roles and
+# destinations are never touched.
 #
 # Gate, checked on this host before anything is stopped: the current release's container
 # SERVICE-jobs-RELEASE is running, not restarting (State.Running stays true while Docker
@@ -29,6 +33,9 @@ set -euo pipefail
 : "${STARTED_AT:?STARTED_AT (State.StartedAt of the new container, from jobs-start) is required}"
 : "${RESTART_COUNT:?RESTART_COUNT (RestartCount of the new container, from jobs-start) is required}"
 : "${STOP_TIMEOUT:=30}"
+: "${KAMAL_SERVICE:=$SERVICE}"
+: "${KAMAL_ROLE:=job}"
+: "${KAMAL_DESTINATION:=}"
 
 fail() {
     printf 'jobs-retire: %s\n' "$@" >&2
@@ -40,6 +47,10 @@ if [[ ! $STOP_TIMEOUT =~ ^[0-9]{1,4}$ ]] || ((STOP_TIMEOUT < 10 || STOP_TIMEOUT 
     fail "STOP_TIMEOUT must be 10..3600 seconds (shred-day:jobs.stopTimeout, above config.solid_queue.shutdown_timeout), got '$STOP_TIMEOUT'."
 fi
 [[ $RELEASE =~ ^[A-Za-z0-9_.-]+$ ]] || fail "RELEASE '$RELEASE' may hold only letters, digits, '_', '.', '-'."
+for n in SERVICE KAMAL_SERVICE KAMAL_ROLE KAMAL_DESTINATION; do
+    [[ ${!n} =~ ^[A-Za-z0-9_.-]*$ && ${!n} != -* ]] || fail "$n may hold only letters, digits, '_', '.', '-' and must not start with '-' (web.kamal in the stack config), got '${!n}'."
+done
+[[ -n $KAMAL_SERVICE && -n $KAMAL_ROLE ]] || fail "KAMAL_SERVICE and KAMAL_ROLE must not be empty (web.kamal.service)."
 if [[ $STARTED_AT == unknown && $RESTART_COUNT == unknown ]]; then
     # Only a driver that does not pass jobs-start's output on (a real `pulumi up` always does):
     # then the container must never have restarted at all (jobs-start makes a new one per release).
@@ -65,12 +76,27 @@ if [[ $running != true || $restarting != false || $restarts != "$RESTART_COUNT" 
         "Check it: npm run ops -- logs jobs --host <this host>. Once fixed, run pulumi up again with --replace on this host's release-jobs-start step (it reports the container's new start)."
 fi
 
-listing=$(docker ps -a --filter "label=service=$SERVICE" --format '{{.Names}}|{{.Label "role"}}') ||
+ours=$(docker ps -a --filter "label=service=$SERVICE" --filter label=role=jobs --format '{{.Names}}') ||
     fail "cannot list containers."
+kamal=$(docker ps -a --filter "label=service=$KAMAL_SERVICE" --filter "label=role=$KAMAL_ROLE" --format '{{.Names}}|{{.Label "destination"}}') ||
+    fail "cannot list Kamal's $KAMAL_ROLE containers."
+old=()
+while read -r other; do
+    [[ -n $other ]] && old+=("$other")
+done <<<"$ours"
+while IFS='|' read -r other destination; do
+    [[ -n $other ]] || continue
+    if [[ $destination == "$KAMAL_DESTINATION" ]]; then
+        old+=("$other")
+    else
+        echo "jobs-retire: kept $other: Kamal destination '$destination', not '$KAMAL_DESTINATION' (web.kamal.destination)"
+    fi
+done <<<"$kamal"
 retired=0
-while IFS='|' read -r other role; do
-    [[ -n $other && $other != "$current" ]] || continue
-    [[ $role == jobs || $role == job ]] || continue
+declare -A done_already=()
+for other in ${old[@]+"${old[@]}"}; do
+    [[ $other != "$current" && -z ${done_already[$other]:-} ]] || continue
+    done_already[$other]=1
     if [[ ! $other =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]]; then
         fail "docker ps listed a container name that is not a container name; nothing more was stopped."
     fi
@@ -78,5 +104,5 @@ while IFS='|' read -r other role; do
     docker rm "$other" >/dev/null || fail "docker rm $other failed (it is stopped)."
     echo "jobs-retire: stopped (within ${STOP_TIMEOUT}s) and removed $other"
     retired=$((retired + 1))
-done <<<"$listing"
+done
 echo "jobs-retire: $current keeps running; $retired old worker container(s) retired"

@@ -11,8 +11,14 @@
 #   4. `kamal-proxy deploy SERVICE-web --target NAME:APP_PORT --host APP_HOST --tls
 #      --health-check-path /up`: kamal-proxy switches APP_HOST to the new container only once
 #      /up answers 200 (within DEPLOY_TIMEOUT), and drains the previous one;
-#   5. only then stops (STOP_TIMEOUT, at least 30 s) and removes every other web container of
-#      SERVICE (label service=SERVICE, role=web: ours and Kamal's).
+#   5. only then stops (STOP_TIMEOUT, at least 30 s) and removes the previous web containers:
+#      ours (labels service=SERVICE, role=web and a release label), and Kamal's of this app
+#      (labels service=KAMAL_SERVICE, role=KAMAL_ROLE, destination=KAMAL_DESTINATION, web.kamal
+#      in the stack config). Kamal labels every app container with exactly these three
+#      (basecamp/kamal lib/kamal/configuration/role.rb `default_labels`: service, role and
+#      destination, the latter empty when there is none: lib/kamal/utils.rb `argumentize` makes
+#      `--label destination`), and finds its own containers by them (lib/kamal/commands/app.rb
+#      `filters`). A container of another service, role or destination is never touched.
 #
 # If the new container never gets healthy, kamal-proxy keeps routing to the old one: the new
 # container is stopped, its last log lines are shown (env values redacted), the old ones are
@@ -38,6 +44,9 @@ set -euo pipefail
 : "${PROXY_CONTAINER:=kamal-proxy}"
 : "${PROXY_VOLUME:=kamal-proxy-config}"
 : "${PULL_TIMEOUT:=900}"
+: "${KAMAL_SERVICE:=$SERVICE}"
+: "${KAMAL_ROLE:=web}"
+: "${KAMAL_DESTINATION:=}"
 
 fail() {
     printf 'web-rollout: %s\n' "$@" >&2
@@ -50,9 +59,14 @@ done
 ((STOP_TIMEOUT >= 30)) || fail "STOP_TIMEOUT must be at least 30 seconds (Puma and Solid Queue need time to finish), got $STOP_TIMEOUT."
 [[ $CONTAINER_HOSTNAME =~ ^[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$ ]] || fail "CONTAINER_HOSTNAME '$CONTAINER_HOSTNAME' is not a valid hostname (letters, digits, '-', '.', at most 63)."
 [[ $RELEASE =~ ^[A-Za-z0-9_.-]+$ ]] || fail "RELEASE '$RELEASE' may hold only letters, digits, '_', '.', '-'."
+# Kamal's names (web.kamal): what the filters below match, exactly.
+for n in KAMAL_SERVICE KAMAL_ROLE KAMAL_DESTINATION; do
+    [[ ${!n} =~ ^[A-Za-z0-9_.-]*$ ]] || fail "$n may hold only letters, digits, '_', '.', '-' (web.kamal in the stack config), got '${!n}'."
+done
+[[ -n $KAMAL_SERVICE && -n $KAMAL_ROLE ]] || fail "KAMAL_SERVICE and KAMAL_ROLE must not be empty (web.kamal.service, web.kamal.role)."
 [[ -f $ENV_FILE ]] || fail "env file $ENV_FILE is missing: the release's env-file step writes it first."
 # Values that reach docker's command line must not be taken for options.
-for n in SERVICE IMAGE APP_HOST PROXY_IMAGE NETWORK PROXY_CONTAINER PROXY_VOLUME HEALTH_CHECK_PATH; do
+for n in SERVICE IMAGE APP_HOST PROXY_IMAGE NETWORK PROXY_CONTAINER PROXY_VOLUME HEALTH_CHECK_PATH KAMAL_SERVICE KAMAL_ROLE; do
     [[ ${!n} != -* ]] || fail "$n must not start with '-' (it would be read as an option), got '${!n}'."
     [[ ${!n} != *[[:space:]]* ]] || fail "$n must not contain spaces, got '${!n}'."
 done
@@ -155,15 +169,34 @@ fi
 [[ -z $out ]] || echo "$out"
 echo "web-rollout: kamal-proxy serves $APP_HOST from $name"
 
-# 5. retire the previous web containers
-old=$(docker ps -a --filter "label=service=$SERVICE" --filter label=role=web --format '{{.Names}}') ||
+# 5. retire the previous web containers: ours (every release has a release label), and Kamal's
+# of this service, role and destination (its destination label is empty when it has none).
+ours=$(docker ps -a --filter "label=service=$SERVICE" --filter label=role=web --filter label=release --format '{{.Names}}') ||
     fail "cannot list the old web containers (the new release serves; re-run to retire them)."
-stopped=0
+kamal=$(docker ps -a --filter "label=service=$KAMAL_SERVICE" --filter "label=role=$KAMAL_ROLE" --format '{{.Names}}|{{.Label "destination"}}') ||
+    fail "cannot list Kamal's web containers (the new release serves; re-run to retire them)."
+declare -A picked=()
+old=()
 while read -r other; do
-    [[ -n $other && $other != "$name" ]] || continue
+    [[ -n $other && -z ${picked[$other]:-} ]] || continue
+    picked[$other]=1
+    old+=("$other")
+done <<<"$ours"
+while IFS='|' read -r other destination; do
+    [[ -n $other && -z ${picked[$other]:-} ]] || continue
+    if [[ $destination == "$KAMAL_DESTINATION" ]]; then
+        picked[$other]=1
+        old+=("$other")
+    else
+        echo "web-rollout: kept $other: Kamal destination '$destination', not '$KAMAL_DESTINATION' (web.kamal.destination)"
+    fi
+done <<<"$kamal"
+stopped=0
+for other in "${old[@]}"; do
+    [[ $other != "$name" && $other != "$PROXY_CONTAINER" ]] || continue
     bounded "$((STOP_TIMEOUT + 30))" "docker stop of $other" docker stop -t "$STOP_TIMEOUT" "$other" >/dev/null || fail "docker stop $other failed (the new release serves; re-run to retire it)."
     docker rm "$other" >/dev/null || fail "docker rm $other failed (it is stopped; the new release serves)."
     echo "web-rollout: stopped and removed $other"
     stopped=$((stopped + 1))
-done <<<"$old"
+done
 echo "web-rollout: done; $name serves $APP_HOST, $stopped old web container(s) retired"

@@ -6,6 +6,7 @@
  *
  * Nothing secret is kept: env files and container envs are reduced to their variable NAMES.
  */
+import { ADOPTED_INTENDED_DIFFS, HCLOUD_INPUTS, isAdoptableType } from "../../components/adoption";
 import { coversTcpPort, firewallsOf, inboundRules, TYPES } from "../../policy/rules";
 import { parseConfig } from "../../stacks/config";
 import { readStackFile, StackFile } from "../../stacks/stackFile";
@@ -69,6 +70,23 @@ export interface PlanStep {
     after: string[];
 }
 
+/**
+ * An object adopted by `import` (an importId in the config): which of its inputs the program
+ * declares (compared with the real object before any change, or part of its import id) and
+ * which it ignores (taken from the real object on import, never changed). Only a declared input
+ * can ever show a diff; `npm run plan -- --preview FILE` checks a real preview for that.
+ */
+export interface PlanAdopted {
+    /** The Pulumi resource name (the last part of its URN). */
+    name: string;
+    type: string;
+    importId: string;
+    declared: string[];
+    ignored: string[];
+    /** Declared inputs whose diff is the intended one (an adopted firewall's rules). */
+    intended: string[];
+}
+
 export interface Plan {
     stack: string;
     source: string;
@@ -83,6 +101,8 @@ export interface Plan {
     closed: { port: number; note: string }[];
     containers: PlanContainer[];
     steps: PlanStep[];
+    /** Objects adopted by import, in the order the program registers them. */
+    adopted: PlanAdopted[];
     /** The longest chain of steps that must run one after the other (its length is the number of stages). */
     chain: string[];
     /** Accepted, but worth saying (from the config: e.g. no _cache database). */
@@ -263,11 +283,31 @@ async function buildPlan(raw: Record<string, unknown>, meta: { stack: string; so
         closed,
         containers,
         steps,
+        adopted: adoptedObjects(resources),
         chain: longestChain(steps),
         warnings: e.config.warnings ?? [],
         display: meta.standIns?.display ?? [],
         secrets: [...(meta.standIns?.secretStandIns ?? [])],
     };
+}
+
+/** The adopted objects of an evaluation: every resource registered with `import`. */
+export function adoptedObjects(resources: Captured[]): PlanAdopted[] {
+    return resources
+        .filter((r) => r.importId !== undefined)
+        .map((r) => {
+            const schema: readonly string[] = isAdoptableType(r.type) ? HCLOUD_INPUTS[r.type] : Object.keys(r.inputs);
+            const ignored = new Set(r.ignoreChanges);
+            const declared = schema.filter((input) => r.inputs[input] !== undefined && !ignored.has(input));
+            return {
+                name: r.name,
+                type: r.type,
+                importId: r.importId!,
+                declared,
+                ignored: [...ignored].sort(),
+                intended: isAdoptableType(r.type) ? [...(ADOPTED_INTENDED_DIFFS[r.type] ?? [])] : [],
+            };
+        });
 }
 
 function labelValue(labels: string[], key: string, vars: Record<string, string>): string | undefined {

@@ -58,6 +58,11 @@ export function renderText(plan: Plan): string {
         ]),
     );
 
+    if (plan.adopted.length > 0) {
+        out.push("");
+        out.push(...renderAdopted(plan));
+    }
+
     out.push("");
     out.push("Firewall: inbound on the public interface (port x source x host); anything else is dropped.");
     out.push("The private network is not filtered by Hetzner Cloud Firewalls.");
@@ -97,6 +102,25 @@ export function renderText(plan: Plan): string {
     }
 
     return undisplay(out.join("\n"), plan.display) + "\n";
+}
+
+/**
+ * The adopted objects: for each, the inputs declared (compared with the real object before any
+ * change, or part of its import id: only these can ever diff) and the inputs ignored (taken
+ * from the real object on import, never changed).
+ */
+export function renderAdopted(plan: Plan): string[] {
+    const out = [
+        "Adopted objects (import, protect): only DECLARED inputs can ever diff against the real object; IGNORED ones are taken from it.",
+        "A real preview must show `= import` for each (no ~ update, +- replace, - delete): check it with npm run plan -- --preview FILE.",
+    ];
+    for (const a of plan.adopted) {
+        out.push(`  ${a.name} (${a.type}, import ${a.importId})`);
+        const declared = a.declared.map((d) => (a.intended.includes(d) ? `${d} (its intended update)` : d));
+        out.push(...wrap(`declared: ${declared.join(", ") || "(none)"}`, 96).map((l) => `      ${l}`));
+        out.push(...wrap(`ignored: ${a.ignored.join(", ") || "(none)"}`, 96).map((l) => `      ${l}`));
+    }
+    return out;
 }
 
 /** One summary line: what the stack is made of. */

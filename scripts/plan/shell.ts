@@ -194,6 +194,7 @@ export function dockerRuns(script: string): DockerRun[] {
         if (quoted[m.index!]) continue;
         const { words } = shellWords(text, m.index! + m[0].length, true);
         const run: DockerRun = { command: [], publish: [], envFiles: [], env: [], volumes: [], labels: [], rm: false };
+        let entrypoint: string | undefined;
         let i = 0;
         for (; i < words.length; i++) {
             const w = words[i];
@@ -240,10 +241,14 @@ export function dockerRuns(script: string): DockerRun[] {
                 case "-l":
                     run.labels.push(value);
                     break;
+                case "--entrypoint":
+                    entrypoint = value;
+                    break;
             }
         }
         run.image = words[i];
-        run.command = words.slice(i + 1);
+        // what the container runs: --entrypoint replaces the image's, the words after the image are its arguments
+        run.command = [...(entrypoint === undefined ? [] : [entrypoint]), ...words.slice(i + 1)];
         runs.push(run);
     }
     return runs;

@@ -3,11 +3,12 @@
  * (point 9), never let a value be read as an option (point 8), keep no registry token on the
  * host (point 6) and report the content they pulled (point 10).
  *
- * What is tested here is what the scripts pass to `docker` and how long they wait for it: a
- * registry that hangs, a tag that moves, a value that looks like an option. No registry is
- * reachable from the tests and a real engine cannot be made to hang on cue, so `docker` is a
- * small recording stub on the session's PATH (defined below); the scripts' effects on a real
- * engine are tested in release-rollout, postgres-scripts and security-postgres.
+ * What is tested here is what the scripts pass to `docker` (a value that looks like an option,
+ * an image refused before any docker call, a pinned digest the host's image does not match) and
+ * how long they wait for a db:prepare or a database that never ends: `docker` is a small
+ * recording stub on the session's PATH (defined below). Against a real engine: login, pull, a
+ * hung registry, the throwaway DOCKER_CONFIG and the content digest in registry-pull (a real
+ * registry); the rest in release-rollout, postgres-scripts and security-postgres.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -90,7 +91,6 @@ const ID = `sha256:${"cd".repeat(32)}`;
 const REGISTRY_MODEL = `
 D="$STUB_DIR"
 for last in "$@"; do :; done
-printf '%s %s\\n' "$1" "\${DOCKER_CONFIG:-unset}" >> "$D/docker-config"
 case "$1" in
 image)
   case "$2" in
@@ -101,11 +101,8 @@ image)
   esac ;;
 login)
   cat > /dev/null
-  [ -n "$DOCKER_CONFIG" ] && mkdir -p "$DOCKER_CONFIG" && echo '{"auths":{"ghcr.io":{"auth":"TOKEN"}}}' > "$DOCKER_CONFIG/config.json"
-  [ -z "$DOCKER_CONFIG" ] && mkdir -p "$HOME/.docker" && echo '{"auths":{"ghcr.io":{"auth":"TOKEN"}}}' > "$HOME/.docker/config.json"
-  [ -f "$D/login-hangs" ] && exec sleep 600
   echo "Login Succeeded" ;;
-pull) [ -f "$D/pull-hangs" ] && exec sleep 600; touch "$D/pulled"; echo "Status: Downloaded newer image" ;;
+pull) touch "$D/pulled"; echo "Status: Downloaded newer image" ;;
 esac
 exit 0
 `;
@@ -122,22 +119,6 @@ describe("bounded waits (point 9)", () => {
         expect(r.stderr).toContain("cloud-init did not finish within 2s");
         expect(r.stderr).toContain("gave up waiting for cloud-init to finish the server's first boot");
     }, 45_000);
-
-    test("image-pull: a docker login or pull that hangs fails after its bound, saying what it waited for", async () => {
-        docker.respond(REGISTRY_MODEL);
-        fs.writeFileSync(path.join(docker.dir, "pull-hangs"), "", { mode: 0o644 });
-        const pull = await run("image-pull", pullParams({ PULL_TIMEOUT: 2 }), `${REGISTRY_PASSWORD}\n`);
-        expect(pull.code).toBe(1);
-        expect(pull.stderr).toContain(`gave up waiting for docker pull ${IMAGE} after 2 s`);
-
-        docker.reset();
-        docker.respond(REGISTRY_MODEL);
-        fs.writeFileSync(path.join(docker.dir, "login-hangs"), "", { mode: 0o644 });
-        const login = await run("image-pull", pullParams({ LOGIN_TIMEOUT: 2 }), `${REGISTRY_PASSWORD}\n`);
-        expect(login.code).toBe(1);
-        expect(login.stderr).toContain("gave up waiting for docker login to ghcr.io after 2 s");
-        expect(docker.calls().filter((c) => c[0] === "pull")).toEqual([]);
-    }, 60_000);
 
     test("db-prepare: a db:prepare that never ends fails after DB_PREPARE_TIMEOUT, and its container is removed", async () => {
         const envFile = path.join(scratch, "web.env");
@@ -217,38 +198,7 @@ describe("no value is read as an option (point 8)", () => {
     });
 });
 
-describe("no registry token is left on the host (point 6)", () => {
-    test("image-pull logs in and pulls with a throwaway DOCKER_CONFIG, removed afterwards; ~/.docker/config.json is never written", async () => {
-        docker.respond(REGISTRY_MODEL);
-        fs.rmSync(path.join(home, ".docker"), { recursive: true, force: true });
-        const r = await run("image-pull", pullParams(), `${REGISTRY_PASSWORD}\n`);
-        expect(r.code).toBe(0);
-        const seen = fs
-            .readFileSync(path.join(docker.dir, "docker-config"), "utf8")
-            .trim()
-            .split("\n")
-            .map((l) => l.split(" "));
-        const loginConfig = seen.find(([cmd]) => cmd === "login")![1];
-        const pullConfig = seen.find(([cmd]) => cmd === "pull")![1];
-        expect(loginConfig).not.toBe("unset");
-        expect(pullConfig).toBe(loginConfig);
-        expect(path.dirname(loginConfig)).toBe(scratch); // under TMPDIR
-        expect(fs.existsSync(loginConfig)).toBe(false);
-        expect(fs.existsSync(path.join(home, ".docker", "config.json"))).toBe(false);
-        expect(fs.readdirSync(scratch).filter((f) => f.startsWith("image-pull-docker."))).toEqual([]);
-        // later docker calls (inspect, ls) use the host's own config again
-        expect(seen.filter(([cmd]) => cmd === "image").every(([, cfg]) => cfg === "unset")).toBe(true);
-    });
-});
-
 describe("one release = one image content (point 10)", () => {
-    test("image-pull reports the registry digest of what it pulled as `image-pull: content REPO@sha256:...`", async () => {
-        docker.respond(REGISTRY_MODEL);
-        const r = await run("image-pull", pullParams(), `${REGISTRY_PASSWORD}\n`);
-        expect(r.code).toBe(0);
-        expect(r.stdout).toMatch(new RegExp(`^image-pull: content ghcr\\.io/shred-day/shred-day@${DIGEST}$`, "m"));
-    });
-
     test("image-pull refuses :latest and an image without a tag, before calling docker", async () => {
         for (const image of ["ghcr.io/shred-day/shred-day:latest", "ghcr.io/shred-day/shred-day", "registry.local:5000/shred-day"]) {
             docker.reset();

@@ -9,7 +9,7 @@
  *     const h = await docker.http("10.0.0.3", 80, "/up", { host: "shred.day" });  // inside the daemon's netns
  *     await docker.stop();                                 // also runs on exit, failure and signals
  *
- * Each startDocker() is one Debian dockerd 20.10 (`--storage-driver vfs --iptables=false`, own
+ * Each startDocker() is one Debian dockerd 20.10 (`--storage-driver overlay2`, vfs on overlayfs; `--iptables=false`, own
  * --data-root/--exec-root/--pidfile/socket) in its OWN network namespace, run and torn down by
  * dockerd-session.sh: bridges, published ports (docker-proxy) and container addresses stay in
  * that namespace, so parallel test files may all publish 80 or 10.0.0.3:5432. Clients reach it

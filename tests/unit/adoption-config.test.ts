@@ -86,4 +86,29 @@ describe("the first rollout replaces Kamal's route", () => {
         expect(create).toContain("PROXY_SERVICE='shred-day-web-production'");
         expect(create).toContain('proxy_service=${PROXY_SERVICE:-$SERVICE-web}');
     });
+
+    test("web-rollout gets web.kamal's labels, so it retires Kamal's web containers of that service, role and destination", async () => {
+        const { evaluate } = await import("../../scripts/evaluate");
+        const c = productionConfig();
+        c.web.kamal = { service: "myapp", role: "frontend", destination: "production" };
+        const create: string = (await evaluate(c)).named("release-web").inputs.create;
+        expect(create).toMatch(/^(?:.* )?KAMAL_DESTINATION='production' KAMAL_ROLE='frontend' KAMAL_SERVICE='myapp' /);
+        expect(create).toContain("PROXY_SERVICE='myapp-frontend-production'");
+        // no destination: none passed, the script matches Kamal's empty destination label
+        const plain: string = (await evaluate(productionConfig())).named("release-web").inputs.create;
+        expect(plain).toContain("KAMAL_ROLE='web' KAMAL_SERVICE='shred-day' ");
+        expect(plain).not.toContain("KAMAL_DESTINATION=");
+    });
+
+    test("jobs-retire gets web.kamal's service and destination, so it retires Kamal's `job` containers of the old setup on each jobs host", async () => {
+        const { evaluate } = await import("../../scripts/evaluate");
+        const c = productionConfig();
+        c.web.kamal = { service: "myapp", role: "frontend", destination: "production" };
+        const create: string = (await evaluate(c)).named("release-jobs-retire-shred-day-jobs-ubuntu").inputs.create;
+        expect(create).toContain("KAMAL_DESTINATION='production' KAMAL_SERVICE='myapp' ");
+        expect(create).not.toContain("KAMAL_ROLE="); // Kamal's jobs role is `job` (the script's default), not the web role
+        const plain: string = (await evaluate(productionConfig())).named("release-jobs-retire-shred-day-jobs-ubuntu").inputs.create;
+        expect(plain).toContain("KAMAL_SERVICE='shred-day' ");
+        expect(plain).not.toContain("KAMAL_DESTINATION=");
+    });
 });

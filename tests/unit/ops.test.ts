@@ -8,10 +8,11 @@ import * as os from "os";
 import * as path from "path";
 import { parseArgs, parseHostIp, UsageError } from "../../scripts/ops/args";
 import { hostnamePrefixes, Inventory, inventoryFromConfig, inventoryFromOutputs, opsConfigFromRaw, selectHosts, SetupError } from "../../scripts/ops/inventory";
-import { EXPECTED, logsParams, main, OpsIo, remoteExitCode, statusParams } from "../../scripts/ops/main";
+import { EXPECTED, logsParams, remoteExitCode, statusParams } from "../../scripts/ops/main";
 import { linePrefixer, sshArgv, sshError, SshSettings } from "../../scripts/ops/ssh";
 import { assess, explainUnreachable, formatAge, formatBytes, HostResult, parseProbe, processHost, statusExitCode } from "../../scripts/ops/status";
-import { HOST_KEYS, SHIPPED_STACK_YAML, shippedConfig } from "../support/fixtures";
+import { HOST_KEYS, shippedConfig } from "../support/fixtures";
+import { useOpsProject } from "../support/opsProject";
 
 /** The shipped stack file's values (tests/support/fixtures.ts), never the user's Pulumi.production.yaml. */
 const production = () => opsConfigFromRaw(shippedConfig(), []);
@@ -475,26 +476,8 @@ describe("remote parameters and exit codes", () => {
 
 // ---------------------------------------------------------------------------------------
 describe("main", () => {
-    let dir: string;
-    beforeAll(() => {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "shred-day-ops-unit-"));
-        fs.writeFileSync(path.join(dir, "Pulumi.production.yaml"), SHIPPED_STACK_YAML);
-    });
-    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-    async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
-        let out = "";
-        let err = "";
-        const io: OpsIo = { out: (s) => (out += s), err: (s) => (err += s), env: { PATH: process.env.PATH, ...env }, inherit: false, isTTY: false };
-        const code = await main([...argv, "--project-dir", dir], io);
-        return { code, out, err };
-    }
-
-    function fakePulumi(script: string): string {
-        const file = path.join(dir, `pulumi-${Math.random().toString(36).slice(2)}`);
-        fs.writeFileSync(file, `#!/bin/sh\n${script}\n`, { mode: 0o755 });
-        return file;
-    }
+    const project = useOpsProject("ops-unit");
+    const { run, fakePulumi } = project;
 
     test("help: exit 0; a usage error: exit 2 with the usage", async () => {
         const help = await run(["help"]);
@@ -541,26 +524,26 @@ describe("main", () => {
     });
 
     test("hosts with no CLI installed, and with --no-pulumi (the CLI is never run)", async () => {
-        const missing = await run(["hosts"], { SHRED_DAY_PULUMI: path.join(dir, "no-such-pulumi") });
+        const missing = await run(["hosts"], { SHRED_DAY_PULUMI: path.join(project.dir, "no-such-pulumi") });
         expect(missing.code).toBe(0);
         expect(missing.err).toContain("ops: no Pulumi CLI");
         expect(missing.out).toContain("hosts from Pulumi.production.yaml (no Pulumi CLI), ssh user root, key: ssh's default keys (no agent, no --identity)");
         expect((await run(["hosts", "--no-pulumi"], { SSH_AUTH_SOCK: "/tmp/agent.sock" })).out).toContain("key: the SSH agent\n");
-        const key = path.join(dir, "deploy-key");
+        const key = path.join(project.dir, "deploy-key");
         fs.writeFileSync(key, "not a real key\n", { mode: 0o600 });
         expect((await run(["hosts", "--no-pulumi", "--identity", key])).out).toContain(`key: key file ${key}\n`);
-        const pulumi = fakePulumi(`echo ran > "${dir}/ran"; exit 1`);
+        const pulumi = fakePulumi(`echo ran > "${project.dir}/ran"; exit 1`);
         const offline = await run(["hosts", "--no-pulumi", "--json"], { SHRED_DAY_PULUMI: pulumi });
         expect(offline.code).toBe(0);
         expect(offline.err).toBe("");
-        expect(fs.existsSync(path.join(dir, "ran"))).toBe(false);
+        expect(fs.existsSync(path.join(project.dir, "ran"))).toBe(false);
         expect(JSON.parse(offline.out).hosts[1]).toEqual({ name: "shred-day-jobs-ubuntu", role: "jobs", address: "10.0.0.2", via: "shred-day-web", privateIp: "10.0.0.2" });
     });
 
     test("no agent, no --identity: the stack's sshPrivateKey through the CLI, in a temporary file that is removed; never printed", async () => {
         fs.writeFileSync(
-            path.join(dir, "Pulumi.keyed.yaml"),
-            fs.readFileSync(path.join(dir, "Pulumi.production.yaml"), "utf8") + "  shred-day:sshPrivateKey:\n    secure: v1:AAAA\n",
+            path.join(project.dir, "Pulumi.keyed.yaml"),
+            fs.readFileSync(path.join(project.dir, "Pulumi.production.yaml"), "utf8") + "  shred-day:sshPrivateKey:\n    secure: v1:AAAA\n",
         );
         const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nUNIT-KEY-MATERIAL\n-----END OPENSSH PRIVATE KEY-----";
         const pulumi = fakePulumi(
@@ -582,7 +565,7 @@ describe("main", () => {
     });
 
     test("--outputs: a saved `pulumi stack output --json`", async () => {
-        const file = path.join(dir, "outputs.json");
+        const file = path.join(project.dir, "outputs.json");
         fs.writeFileSync(file, JSON.stringify(OUTPUTS));
         const r = await run(["hosts", "--outputs", file]);
         expect(r.code).toBe(0);

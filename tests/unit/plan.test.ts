@@ -193,11 +193,14 @@ docker run --name "$B" img' demo`);
             'docker run --detach --name "$name" -p 10.0.0.3:5432:5432 \\',
             '    --label role=web -e FOO=1 "$IMAGE" >/dev/null ||',
             "    fail x",
+            `found=$(docker run --rm --pull never --entrypoint grep "$IMAGE" -c -E '^    data_migrate( |$)' Gemfile.lock)`,
         ].join("\n");
         const runs = dockerRuns(script);
         expect(runs.map((r) => [r.name, r.image, r.command.join(" "), r.rm, r.publish, r.env, r.labels])).toEqual([
             [undefined, "$IMAGE", "bin/rails db:prepare", true, [], [], []],
             ["$name", "$IMAGE", "", false, ["10.0.0.3:5432:5432"], ["FOO"], ["role=web"]],
+            // --entrypoint is what runs; the words after the image are its arguments
+            [undefined, "$IMAGE", "grep -c -E ^    data_migrate( |$) Gemfile.lock", true, [], [], []],
         ]);
         expect(shellWords("a 'b c' \"d\\\"e\" f\\ g").words).toEqual(["a", "b c", 'd"e', "f g"]);
         expect(scriptVariables(': "${NET:=kamal}"\nname="$SERVICE-web-$RELEASE"\nx=$(date)\n', { SERVICE: "s", RELEASE: "r" })).toEqual({ SERVICE: "s", RELEASE: "r", NET: "kamal", name: "s-web-r" });

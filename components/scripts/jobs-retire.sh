@@ -22,6 +22,9 @@
 # must be above the app's config.solid_queue.shutdown_timeout, or Docker KILLs the
 # supervisor first and the claimed jobs are marked failed when the rows are pruned.
 #
+# Another run of this step at the same time (an earlier one still going on after its SSH
+# connection dropped) is fine: a container that the other run removes counts as retired.
+#
 # JOBS_START_RUN (passed, not read): when jobs-start last ran, so this step runs again after every
 # jobs-start run, e.g. when a failed release's config is reverted (see jobs-start.sh).
 #
@@ -92,6 +95,18 @@ while IFS='|' read -r other destination; do
         echo "jobs-retire: kept $other: Kamal destination '$destination', not '$KAMAL_DESTINATION' (web.kamal.destination)"
     fi
 done <<<"$kamal"
+# A container another run of this step is stopping or removing at the same moment counts as
+# retired once it is gone: after an SSH connection drops mid-step, the dropped run goes on on
+# the host while `pulumi up` runs the step again ("removal of container ... is already in
+# progress", then "No such container"; the rehearsal caught it).
+gone_within() {
+    local limit=$1 c=$2 i
+    for ((i = 0; i < limit; i++)); do
+        docker container inspect "$c" >/dev/null 2>&1 || return 0
+        sleep 1
+    done
+    return 1
+}
 retired=0
 declare -A done_already=()
 for other in ${old[@]+"${old[@]}"}; do
@@ -100,8 +115,12 @@ for other in ${old[@]+"${old[@]}"}; do
     if [[ ! $other =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]]; then
         fail "docker ps listed a container name that is not a container name; nothing more was stopped."
     fi
-    docker stop -t "$STOP_TIMEOUT" "$other" >/dev/null || fail "docker stop $other failed."
-    docker rm "$other" >/dev/null || fail "docker rm $other failed (it is stopped)."
+    if ! out=$(docker stop -t "$STOP_TIMEOUT" "$other" 2>&1 >/dev/null); then
+        gone_within 10 "$other" || fail "docker stop $other failed." "docker said: $out"
+    fi
+    if ! out=$(docker rm "$other" 2>&1 >/dev/null); then
+        gone_within 30 "$other" || fail "docker rm $other failed (it is stopped)." "docker said: $out"
+    fi
     echo "jobs-retire: stopped (within ${STOP_TIMEOUT}s) and removed $other"
     retired=$((retired + 1))
 done

@@ -58,6 +58,16 @@ describe("jobs-retire.sh: the docker side of the proof, before anything is stopp
         expect(await names()).toEqual([NEW, "shred-day-web-x"]);
     });
 
+    test("two runs at once (an earlier run goes on on the host after its SSH connection dropped, and up runs the step again): both succeed, the old worker is gone", async () => {
+        const facts = await containers();
+        // An old worker that takes a few seconds to stop (Solid Queue's shutdown_timeout), so both runs meet it.
+        await docker.ok(["rm", "-f", OLD]);
+        await docker.ok(["run", "--detach", "--name", OLD, "--label", "service=shred-day", "--label", "role=jobs", appImage, "bash", "-c", 'trap "sleep 3; exit 0" TERM; sleep 3600 & wait']);
+        const [a, b] = await Promise.all([retire(facts), retire(facts)]);
+        expect([a.code, b.code, a.stderr, b.stderr]).toEqual([0, 0, "", ""]);
+        expect(await names()).toEqual([NEW, "shred-day-web-x"]);
+    });
+
     test("restarting (a crash loop: State.Running stays true): nothing is stopped, and the chain stops before the web switch", async () => {
         const facts = await containers(["bash", "-c", "sleep 1; exit 1"], "always");
         // wait until the engine is restarting it

@@ -27,6 +27,10 @@ export function rehearsalConfig(opts: { tag: string; operatorKeyFile?: string; c
     c.app.env = { ...c.app.env, STANDIN_HEARTBEAT_SECONDS: "5" };
     c.jobs.heartbeatSeconds = 5;
     c.jobs.proofTimeout = 30;
+    // Every app tag the scenarios use is on every host from the start, as in a registry; the lab has no registry,
+    // so a tag image-pull prunes (app.keepImages, by creation time: the lab's tags were built within a second, so
+    // which one each host prunes is arbitrary) could never come back. Keep them all.
+    c.app.keepImages = 10;
     // max_connections is set, never derived (stacks/config.ts): the scenarios go up to jobs.concurrency 3 on two
     // jobs hosts (218 connections at the peak), so the stack sets room for it from the first up, as an operator
     // would, and a concurrency change leaves Postgres alone.

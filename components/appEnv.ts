@@ -58,10 +58,16 @@ export function envFileText(env: Record<string, string>, secretNames: string[] =
 }
 
 /**
- * A short release id from what a container is made of (image and env). A new image or a
- * changed env gives a new id, so a new container; the same inputs give the same id, so
- * nothing re-runs. One-way, and too short to say anything about the secrets in the env.
+ * A short release id from what a container is made of (image, env, and container settings
+ * docker cannot change on a running container, such as its stop timeout). A change of any
+ * gives a new id, so a new container, started beside the old one and proven before the old one
+ * stops; the same inputs give the same id, so nothing re-runs. One-way, and too short to say
+ * anything about the secrets in the env.
  */
-export function releaseId(image: string, envText: string): string {
-    return crypto.createHash("sha256").update(`${image}\n${envText}`).digest("hex").slice(0, 10);
+export function releaseId(image: string, envText: string, settings: Record<string, string | number> = {}): string {
+    const extra = Object.keys(settings)
+        .sort()
+        .map((k) => `\n#${k}=${settings[k]}`)
+        .join("");
+    return crypto.createHash("sha256").update(`${image}\n${envText}${extra}`).digest("hex").slice(0, 10);
 }

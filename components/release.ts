@@ -210,7 +210,10 @@ export class Release extends pulumi.ComponentResource {
                 .apply((outs) => runReference(args.image, agreedContent(args.image, outs.map((stdout, i) => ({ host: pulled[i].host, stdout }))))),
         );
         this.webRelease = pulumi.unsecret(pulumi.all([image, webEnv]).apply(([content, text]) => releaseId(content, text)));
-        this.jobsRelease = pulumi.unsecret(pulumi.all([image, jobsEnv]).apply(([content, text]) => releaseId(content, text)));
+        // the jobs container's stop timeout too: docker cannot change it on a running container
+        this.jobsRelease = pulumi.unsecret(
+            pulumi.all([image, jobsEnv, args.jobsStopTimeout]).apply(([content, text, stopTimeout]) => releaseId(content, text, { stopTimeout })),
+        );
 
         // 2. Migrations, once, before anything new runs, then a check that Solid Queue's tables
         //    are in the queue database. On failure the old containers keep running. It re-runs on a

@@ -221,9 +221,15 @@ describe("re-run only what changed", () => {
         ]);
     });
 
-    test("a jobs.stopTimeout change re-runs only jobs-start and jobs-retire", async () => {
-        const r = await run((c) => (c.jobs.stopTimeout = 45));
-        expect(r.changed).toEqual(["release-jobs-retire-shred-day-jobs-ubuntu", "release-jobs-start-shred-day-jobs-ubuntu"]);
+    test("a jobs.stopTimeout change is a new jobs release (docker cannot change a running container's stop timeout): start beside the old one, proof, retire; not the web", async () => {
+        const before = await evaluate(base());
+        const c = base();
+        c.jobs.stopTimeout = 45;
+        const after = await evaluate(c);
+        expect(reruns(before, after).changed).toEqual(["release-jobs-proof", "release-jobs-retire-shred-day-jobs-ubuntu", "release-jobs-start-shred-day-jobs-ubuntu"]);
+        const releaseOf = (e: Awaited<ReturnType<typeof evaluate>>) => /RELEASE='([0-9a-f]{10})'/.exec(e.named("release-jobs-start-shred-day-jobs-ubuntu").inputs.create)![1];
+        expect(releaseOf(after)).not.toBe(releaseOf(before));
+        expect(after.named("release-jobs-start-shred-day-jobs-ubuntu").inputs.create).toContain("STOP_TIMEOUT='45'");
     });
 
     test("a web env change re-runs only the web rollout", async () => {

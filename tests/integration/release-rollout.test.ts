@@ -18,7 +18,7 @@ import * as path from "path";
 import { ScriptParams } from "../../components/remote";
 import { SECRETS } from "../support/fixtures";
 import { TestDocker } from "../support/docker";
-import { ContainerPostgres, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost, testScratchDir, testSshAccount } from "../support/integration";
+import { ContainerPostgres, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost, TEST_SSH_USER, testScratchDir, testSshAccount } from "../support/integration";
 
 jest.setTimeout(120_000);
 
@@ -211,7 +211,7 @@ if [ "$1" = -n ]; then cat "$FAKE_DIR/nonlocal"; elif [ "$2" = -w ]; then echo 1
 describe("env-file.sh", () => {
     let n = 0;
     const newDir = () => path.join(scratch, `env-${++n}`, "shred-day");
-    const owner = () => ({ ENV_OWNER: "postgres" }); // the test sshd's user (root on the servers, the default)
+    const owner = () => ({ ENV_OWNER: TEST_SSH_USER }); // the test sshd's user (root on the servers, the default)
 
     test("writes ENV_DIR/ROLE.env from stdin, exactly, 0600 in a 0700 dir, printing names only; a re-run changes nothing", async () => {
         const dir = newDir();

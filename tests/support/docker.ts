@@ -28,7 +28,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { onCleanup } from "./cleanup";
-import { execLocal, ExecResult } from "./integration";
+import { execLocal, ExecResult, testSshAccount } from "./integration";
 
 /** Give beforeAll this timeout when it starts a daemon and loads images (a cold build takes minutes). */
 export const DOCKER_START_TIMEOUT_MS = 15 * 60_000;
@@ -150,11 +150,17 @@ export async function startDocker(opts: { addresses?: string[] } = {}): Promise<
     });
 
     // the test sshd's sessions run as an unprivileged user (TEST_SSH_USER): let it use this daemon's socket, only this one
-    const sessionUser = spawnSync("getent", ["passwd", process.env.SHRED_DAY_TEST_SSH_USER ?? "postgres"], { encoding: "utf8" });
-    const ids = (sessionUser.stdout ?? "").split(":");
-    if (sessionUser.status === 0 && ids.length >= 4) {
+    // (without that account the socket stays root's: a daemon for root's own use, as the rehearsal's
+    // image build needs; startSshd refuses to start without it, naming SHRED_DAY_TEST_SSH_USER)
+    let sessionUser: { uid: number; gid: number } | undefined;
+    try {
+        sessionUser = testSshAccount();
+    } catch {
+        sessionUser = undefined;
+    }
+    if (sessionUser) {
         fs.chmodSync(dir, 0o755);
-        fs.chownSync(socket, Number(ids[2]), Number(ids[3]));
+        fs.chownSync(socket, sessionUser.uid, sessionUser.gid);
     }
 
     const clientEnv = env({ DOCKER_HOST: host, HOME: dir, DOCKER_CONFIG: path.join(dir, "client-config") });

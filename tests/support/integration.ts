@@ -14,8 +14,8 @@
  *     const r = await host.runScript("postgres-databases", {...}, { stdin: "secret\n" });
  *     await host.docker.ok(["ps", "-a"]);  await host.pg.psql("SELECT 1", "q");
  *
- * The sshd runs as an unprivileged user (TEST_SSH_USER, `postgres`, which Debian's postgresql
- * package creates) and accepts only that user: no account of the machine is changed. Its
+ * The sshd runs as an unprivileged user (TEST_SSH_USER: .ci/run's throwaway `shred-day-ci`, or
+ * Debian's `postgres`) and accepts only that user; root's account is never touched. Its
  * sessions may use the private dockerd's socket (chowned to that user). The test process itself
  * runs as root (dockerd, network namespaces). A missing tool is an error, never a skip.
  */
@@ -39,17 +39,12 @@ export const HARNESS_START_TIMEOUT_MS = DOCKER_START_TIMEOUT_MS;
 /** PATH of a session on the test sshd: Debian's /usr/bin/docker (20.10, the daemon's release) before /usr/local/bin (another docker CLI on this machine). */
 export const DEFAULT_REMOTE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:/usr/local/bin";
 
-const POSTGRES_TOOLS = new Set(["psql", "initdb", "pg_ctl", "pg_isready", "createdb", "postgres"]);
+const POSTGRES_TOOLS = new Set(["psql"]);
 const DEBIAN_PACKAGE: Record<string, string> = {
     sshd: "openssh-server",
     ssh: "openssh-client",
     "ssh-keygen": "openssh-client",
-    psql: "postgresql",
-    initdb: "postgresql",
-    pg_ctl: "postgresql",
-    pg_isready: "postgresql",
-    createdb: "postgresql",
-    postgres: "postgresql",
+    psql: "postgresql-client",
     shellcheck: "shellcheck",
     "cloud-init": "cloud-init",
     runuser: "util-linux",
@@ -231,9 +226,10 @@ export interface SshServer {
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * The account the test sshd runs as and logs in: Debian's `postgres` (created by the
- * postgresql package, shell /bin/bash). Not root, so no account of the machine needs changing
- * for key logins (a non-root sshd cannot read /etc/shadow's lock flag and can only log in itself).
+ * The account the test sshd runs as and logs in: SHRED_DAY_TEST_SSH_USER (.ci/run makes a
+ * throwaway `shred-day-ci` for its run and removes it after), else Debian's `postgres` (of the
+ * postgresql package, shell /bin/bash). Not root: a non-root sshd can only log in itself, and
+ * root's account is never touched.
  */
 export const TEST_SSH_USER = process.env.SHRED_DAY_TEST_SSH_USER ?? "postgres";
 
@@ -241,7 +237,7 @@ function unprivilegedAccount(user: string): { uid: number; gid: number; home: st
     const r = spawnSync("getent", ["passwd", user], { encoding: "utf8" });
     const fields = (r.stdout ?? "").trim().split(":");
     if (r.status !== 0 || fields.length < 7) {
-        throw new Error(`the test sshd runs as the unprivileged user ${user}, which does not exist (Debian's postgresql package creates it; or set SHRED_DAY_TEST_SSH_USER)`);
+        throw new Error(`the test sshd runs as the unprivileged user ${user}, which does not exist (set SHRED_DAY_TEST_SSH_USER to an unprivileged account with a shell, as .ci/run does)`);
     }
     const uid = Number(fields[2]);
     if (uid === 0) throw new Error(`the test sshd must not run as root (${user} has uid 0)`);

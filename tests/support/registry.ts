@@ -19,7 +19,8 @@ import * as path from "path";
 import { TestDocker } from "./docker";
 import { execLocal } from "./integration";
 
-const REGISTRY_BIN = "/usr/bin/docker-registry";
+/** Debian's docker-registry: installed, or unpacked by .ci/run (its package's postinst adds an account). */
+const REGISTRY_BIN = process.env.SHRED_DAY_DOCKER_REGISTRY ?? "/usr/bin/docker-registry";
 const HTPASSWD_BIN = "/usr/bin/htpasswd";
 
 export interface TestRegistry {
@@ -33,9 +34,12 @@ export interface TestRegistry {
 }
 
 export async function startRegistry(docker: TestDocker, account: { user: string; password: string }): Promise<TestRegistry> {
-    for (const [file, pkg] of [[REGISTRY_BIN, "docker-registry"], [HTPASSWD_BIN, "apache2-utils"]]) {
-        if (!fs.existsSync(file)) throw new Error(`this test needs ${file} (Debian package ${pkg}; .ci/run installs it: apt-get install -y ${pkg})`);
+    if (!fs.existsSync(REGISTRY_BIN)) {
+        throw new Error(
+            `this test needs Debian's docker-registry at ${REGISTRY_BIN}: .ci/run unpacks it (apt-get download docker-registry; dpkg-deb -x) and sets SHRED_DAY_DOCKER_REGISTRY; or apt-get install -y docker-registry`,
+        );
     }
+    if (!fs.existsSync(HTPASSWD_BIN)) throw new Error(`this test needs ${HTPASSWD_BIN} (Debian package apache2-utils; .ci/run installs it: apt-get install -y apache2-utils)`);
     const dir = path.join(docker.dir, "registry");
     fs.mkdirSync(path.join(dir, "data"), { recursive: true });
     // htpasswd -B (bcrypt, the only format the registry accepts), password on stdin (-i), never in argv

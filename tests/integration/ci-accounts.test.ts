@@ -39,14 +39,16 @@ test("restore removes every user and group added since the snapshot (a throwaway
     expect((await accounts("snapshot")).code).toBe(0);
     expect(fs.statSync(record).mode & 0o777).toBe(0o700); // it holds a copy of shadow
     const recorded = FILES.map((f) => fs.readFileSync(path.join(root, "etc", f), "utf8"));
-    await tool("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/bin/bash", "shred-day-ci"]);
-    await tool("useradd", ["--system", "--no-create-home", "--gid", "nogroup", "--home-dir", "/run/sshd", "--shell", "/usr/sbin/nologin", "sshd-probe"]);
-    await tool("groupadd", ["--system", "docker-probe"]);
-    expect(names("passwd")).toEqual(expect.arrayContaining(["shred-day-ci", "sshd-probe"]));
+    // names no machine has (.ci/run's own shred-day-ci exists while it runs these tests)
+    const ci = `sdprobe-ci-${process.pid}`;
+    await tool("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/bin/bash", ci]);
+    await tool("useradd", ["--system", "--no-create-home", "--gid", "nogroup", "--home-dir", "/run/sshd", "--shell", "/usr/sbin/nologin", `sdprobe-sshd-${process.pid}`]);
+    await tool("groupadd", ["--system", `sdprobe-docker-${process.pid}`]);
+    expect(names("passwd")).toEqual(expect.arrayContaining([ci, `sdprobe-sshd-${process.pid}`]));
 
     const r = await accounts("restore");
     expect([r.code, r.stderr]).toEqual([0, ""]);
-    expect(r.stdout).toContain("accounts: removed what this run added: user shred-day-ci user sshd-probe group docker-probe");
+    expect(r.stdout).toContain(`accounts: removed what this run added: user ${ci} user sdprobe-sshd-${process.pid} group sdprobe-docker-${process.pid}`);
     expect(r.stdout).toContain("accounts: /etc/passwd, group, shadow and gshadow are as this run found them");
     expect(FILES.map((f) => fs.readFileSync(path.join(root, "etc", f), "utf8"))).toEqual(recorded);
 });

@@ -328,8 +328,9 @@ export async function startSshd(opts: { env?: Record<string, string>; user?: str
             writeConfig();
             log = "";
             fs.chownSync(configFile, account.uid, account.gid);
-            // not root: sshd can log in only the user it runs as, and changes no account
-            const proc = spawn("setpriv", [`--reuid=${account.uid}`, `--regid=${account.gid}`, "--init-groups", "--", sshd, "-D", "-e", "-f", configFile], {
+            // not root: sshd can log in only the user it runs as, and changes no account;
+            // --pdeathsig: it is killed with the test process, even one killed by SIGKILL
+            const proc = spawn("setpriv", [`--reuid=${account.uid}`, `--regid=${account.gid}`, "--init-groups", "--pdeathsig=KILL", "--", sshd, "-D", "-e", "-f", configFile], {
                 stdio: ["ignore", "ignore", "pipe"],
                 cwd: dir,
             });

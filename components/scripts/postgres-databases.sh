@@ -91,6 +91,7 @@ if [[ -n $APP_USER ]]; then
     if ! out=$(psql_in_container -v app="$APP_USER" 2>&1 <<SQL
 \\set VERBOSITY terse
 SET log_statement = 'none';
+SET log_min_error_statement = 'panic';
 SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = :'app') THEN 'role exists' ELSE 'role created' END;
 SELECT format('CREATE ROLE %I LOGIN', :'app') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app') \\gexec
 ALTER ROLE :"app" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD '$quoted';
@@ -127,8 +128,15 @@ SQL
             echo "exists $db"
         elif [[ -n $APP_USER && $owner == "$DB_USER" ]]; then
             # Hand the database over to the app's role: the database, then inside it the
-            # schemas and the relations DB_USER owns (a table's sequences follow it).
-            psql_as "$DB_USER" "$db" -v db="$db" -v app="$APP_USER" -v old="$DB_USER" >/dev/null <<'SQL' ||
+            # schemas and the relations DB_USER owns (a table's sequences follow it). One
+            # transaction (--single-transaction): a failure, or a lock the live app holds past
+            # lock_timeout, changes nothing, and the database owner, checked above, stays DB_USER
+            # so the next run hands it over again. Both timeouts end it inside the container
+            # before PSQL_TIMEOUT ends the client.
+            psql_as "$DB_USER" "$db" --single-transaction -v db="$db" -v app="$APP_USER" -v old="$DB_USER" \
+                -v lock_timeout="$((PSQL_TIMEOUT * 1000 / 3))" -v statement_timeout="$((PSQL_TIMEOUT * 1000 * 2 / 3))" >/dev/null <<'SQL' ||
+SET LOCAL lock_timeout = :lock_timeout;
+SET LOCAL statement_timeout = :statement_timeout;
 ALTER DATABASE :"db" OWNER TO :"app";
 SELECT format('ALTER SCHEMA %I OWNER TO %I', n.nspname, :'app')
   FROM pg_namespace n
@@ -142,7 +150,7 @@ SELECT format('ALTER %s %I.%I OWNER TO %I',
    AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
    AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i')) \gexec
 SQL
-                fail "could not hand $db over to $APP_USER (see the psql error above); nothing else was changed in it."
+                fail "could not hand $db over to $APP_USER (see the psql error above; a lock the running app holds ends it after $((PSQL_TIMEOUT / 3)) s); nothing was changed in it, the next run tries again."
             echo "exists $db (handed over from $DB_USER to $APP_USER: database, schemas, tables, views, sequences)"
         else
             echo "exists $db (owned by $owner, not $owner_wanted; left as is)"

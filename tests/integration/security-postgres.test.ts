@@ -96,6 +96,32 @@ describe("the app's own Postgres role (point 7)", () => {
         expect((await asApp("ALTER TABLE users ADD COLUMN name text; INSERT INTO users (email) VALUES ('a@b')", db)).code).toBe(0);
     });
 
+    test("the hand-over is one transaction: a table the running app keeps locked ends it after lock_timeout with nothing changed; the next run hands everything over", async () => {
+        const db = "sec_locked_production";
+        await pg.psql(`CREATE DATABASE ${db} OWNER ${pg.user}`);
+        await pg.psql(`SET ROLE ${pg.user}; CREATE TABLE users (id bigserial PRIMARY KEY); CREATE TABLE events (id int);`, db);
+        // the Kamal-era app holds a lock on users (a long transaction) while the step runs
+        const holder = pg.psql("BEGIN; LOCK TABLE users IN ACCESS SHARE MODE; SELECT pg_sleep(8); COMMIT;", db);
+        await new Promise((r) => setTimeout(r, 1000));
+        const r = await host.runScript("postgres-databases", { ...params([db]), PSQL_TIMEOUT: 6 }, { stdin: stdin() });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`could not hand ${db} over to ${APP}`);
+        expect(r.stderr).toContain("nothing was changed in it, the next run tries again");
+        const owners = () =>
+            pg.psql(
+                `SELECT pg_get_userbyid(datdba) || ' ' || (SELECT string_agg(relname || '=' || pg_get_userbyid(relowner), ' ' ORDER BY relname) FROM pg_class WHERE relname IN ('users', 'events'))
+                   FROM pg_database WHERE datname = '${db}'`,
+                db,
+            );
+        // not even the tables the lock did not cover, nor the database itself
+        expect(await owners()).toBe(`${pg.user} events=${pg.user} users=${pg.user}`);
+        await holder;
+        const again = await host.runScript("postgres-databases", params([db]), { stdin: stdin() });
+        expect([again.code, again.stderr]).toEqual([0, ""]);
+        expect(again.stdout).toContain(`exists ${db} (handed over from ${pg.user} to ${APP}`);
+        expect(await owners()).toBe(`${APP} events=${APP} users=${APP}`);
+    }, 90_000);
+
     test("APP_USER may not be the superuser", async () => {
         const r = await host.runScript("postgres-databases", { ...params(["x"]), APP_USER: pg.user }, { stdin: stdin() });
         expect(r.code).toBe(1);

@@ -16,8 +16,11 @@ bounded() {
         printf 'bounded: the time limit for %s must be a whole number of seconds, got %s\n' "$what" "'$limit'" >&2
         return 2
     fi
+    local start=$SECONDS
     timeout --kill-after=10 "$((10#$limit))" "$@" || code=$?
-    if ((code == 124 || code == 137)); then
+    # 124: timeout's own TERM; 137: its KILL 10 s later. A command can exit so itself (a
+    # container killed by the OOM killer exits 137): only a limit reached is a timeout.
+    if ((code == 124 || code == 137)) && ((SECONDS - start >= 10#$limit)); then
         printf 'gave up waiting for %s after %s s\n' "$what" "$((10#$limit))" >&2
         return 124
     fi

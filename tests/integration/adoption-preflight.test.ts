@@ -1,8 +1,9 @@
 /**
  * postgres-preflight.sh against a REAL Docker engine: what other containers hold (read with
  * `docker inspect`: bind mounts and named volumes by their source path, published ports from
- * the host config), told apart by labels, not names. Read-only: after every run the
- * containers are as they were. (The data-directory checks that need no engine are in
+ * the host config), told apart by labels, not names. Read-only: every test on the real engine
+ * checks after its runs that the containers (names and states, snapshot()) are as they were.
+ * (The data-directory checks that start no container are the second describe, moved here from
  * postgres-scripts.test.ts.)
  */
 import * as fs from "fs";
@@ -77,6 +78,7 @@ async function snapshot(): Promise<string> {
 describe("postgres-preflight.sh on a real engine", () => {
     test("a missing data dir is created (0700) only with INITIALIZE=true; without, refused", async () => {
         const dir = path.join(scratch, `new-${++n}`, "postgres");
+        const before = await snapshot();
         const refused = await preflight(params(dir));
         expect(refused.code).toBe(1);
         expect(refused.stderr).toContain(`postgres.dataDir ${dir} holds no Postgres cluster`);
@@ -87,6 +89,7 @@ describe("postgres-preflight.sh on a real engine", () => {
         expect(r.code).toBe(0);
         expect(r.stdout).toContain("did not exist: created it, empty (mode 0700); postgres.initialize is true");
         expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+        expect(await snapshot()).toBe(before);
     });
 
     test.each([
@@ -112,9 +115,11 @@ describe("postgres-preflight.sh on a real engine", () => {
         await container("run", "udp", ["--publish", `${PRIVATE_IP}:5432:5432/udp`]);
         const labels = Object.entries(POSTGRES_LABELS).flatMap(([k, v]) => ["--label", `${k}=${v}`]);
         await container("run", POSTGRES_CONTAINER, ["--volume", `${dir}:/var/lib/postgresql/data`, ...labels]);
+        const before = await snapshot();
         const r = await preflight(params(dir));
         expect(r.stderr).toBe("");
         expect(r.code).toBe(0);
+        expect(await snapshot()).toBe(before);
         expect(r.stdout).toContain(`holds an existing Postgres ${major} cluster`);
     });
 
@@ -124,8 +129,10 @@ describe("postgres-preflight.sh on a real engine", () => {
         await container("run", "same-dir", ["--volume", `${dir}:/data`]);
         await container("run", "inside", ["--volume", `${path.join(dir, "pg_wal")}:/wal`]);
         await container("run", "parent", ["--volume", `${path.dirname(dir)}:/all`]);
+        const before = await snapshot();
         const r = await preflight(params(dir));
         expect(r.code).toBe(1);
+        expect(await snapshot()).toBe(before);
         for (const name of ["same-dir", "inside", "parent"]) expect(r.stderr).toContain(`container '${name}' (running`);
         expect(r.stderr).toContain(`mounts bind mount ${dir} -> /data, i.e. postgres.dataDir ${dir}: two Postgres servers on one data directory corrupt it`);
 
@@ -134,8 +141,10 @@ describe("postgres-preflight.sh on a real engine", () => {
         await container("run", "vol-user", ["--volume", "pgvol:/var/lib/postgresql/data"]);
         const volPath = (await docker.ok(["volume", "inspect", "--format", "{{.Mountpoint}}", "pgvol"])).trim();
         fs.writeFileSync(path.join(volPath, "PG_VERSION"), `${major}\n`);
+        const beforeVol = await snapshot();
         const v = await preflight(params(volPath));
         expect(v.code).toBe(1);
+        expect(await snapshot()).toBe(beforeVol);
         expect(v.stderr).toContain(`container 'vol-user' (running, image ${pgImage}) mounts volume mount pgvol ${volPath} -> /var/lib/postgresql/data`);
     });
 
@@ -143,20 +152,26 @@ describe("postgres-preflight.sh on a real engine", () => {
         const dir = clusterDir();
         // e.g. Kamal's accessory called `postgres`: shred-day-postgres
         await container("run", POSTGRES_CONTAINER, ["--volume", `${dir}:/var/lib/postgresql/data`, "--label", "service=shred-day-postgres"]);
+        const before = await snapshot();
         const r = await preflight(params(dir));
         expect(r.code).toBe(1);
+        expect(await snapshot()).toBe(before);
         expect(r.stderr).toContain(`container '${POSTGRES_CONTAINER}' (running`);
     });
 
     test("a stopped container on the data dir: a warning; with restart policy always (a daemon restart starts it): refused", async () => {
         const dir = clusterDir();
         await container("create", "stopped-old", ["--volume", `${dir}:/var/lib/postgresql/data`]);
+        const before = await snapshot();
         const warn = await preflight(params(dir));
         expect(warn.code).toBe(0);
+        expect(await snapshot()).toBe(before); // warned, not started
         expect(warn.stderr).toContain(`postgres-preflight: warning: stopped container 'stopped-old' (created) also mounts bind mount ${dir} -> /var/lib/postgresql/data`);
         await container("create", "comes-back", ["--restart", "always", "--volume", `${dir}:/var/lib/postgresql/data`]);
+        const beforeRefusal = await snapshot();
         const r = await preflight(params(dir));
         expect(r.code).toBe(1);
+        expect(await snapshot()).toBe(beforeRefusal);
         expect(r.stderr).toContain(`container 'comes-back' (created, image ${pgImage}) is stopped but mounts bind mount ${dir} -> /var/lib/postgresql/data (postgres.dataDir) with restart policy 'always'`);
     });
 
@@ -165,20 +180,25 @@ describe("postgres-preflight.sh on a real engine", () => {
         const volPath = (await docker.ok(["volume", "inspect", "--format", "{{.Mountpoint}}", "old-cluster"])).trim();
         fs.writeFileSync(path.join(volPath, "PG_VERSION"), `${major}\n`);
         const dir = path.join(scratch, `fresh-${++n}`);
+        const before = await snapshot();
         const r = await preflight(params(dir, { INITIALIZE: true, CLUSTER_SEARCH_ROOTS: await volumesRoot() }));
         expect(r.code).toBe(1);
+        expect(await snapshot()).toBe(before);
         expect(r.stderr).toContain(`postgres.initialize: true, but a Postgres cluster exists on this host at ${volPath} (Postgres ${major})`);
         // by default it looks in Debian's place too, where this machine has a cluster (only roots, not base/<oid>)
         const byDefault = await preflight(params(dir, { INITIALIZE: true }));
         expect(byDefault.code).toBe(1);
         expect(byDefault.stderr).not.toMatch(/cluster exists on this host at [^ ]*\/base\//);
         expect(fs.existsSync(dir)).toBe(false);
+        expect(await snapshot()).toBe(before);
     });
 
     test("the daemon unreachable: refused with the reason", async () => {
         const dir = clusterDir();
+        const before = await snapshot();
         const r = await preflight(params(dir), { DOCKER_HOST: `unix://${path.join(scratch, "no-such.sock")}` });
         expect(r.code).toBe(1);
+        expect(await snapshot()).toBe(before);
         expect(r.stderr).toContain("cannot read the containers on this host (docker ps / docker inspect failed)");
         expect(r.stderr).toContain("Check that the Docker daemon is running");
     });

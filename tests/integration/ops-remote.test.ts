@@ -455,11 +455,16 @@ describe("ops logs, console, dbconsole", () => {
         const before = await engineState(jobsDocker);
         const r = await ops(["console", "--stack", "ok", "--no-pulumi"]);
         expect(r.code).not.toBe(0);
+        // ops-console.sh names the image it runs (the running jobs container's) and the env file before docker run
+        expect(r.err).toMatch(new RegExp(`^ops-console: ${IMAGE.replace(/[.:/]/g, "\\$&")} on \\S+, env from /etc/shred-day/jobs\\.env$`, "m"));
         expect(r.err).toContain("open /etc/shred-day/jobs.env: no such file or directory");
         expect(await engineState(jobsDocker)).toBe(before);
-        // --image overrides the running container's image: an absent one is looked up in its registry (none reachable here)
+        // --image overrides the running container's image
         const other = await ops(["console", "--image", "ghcr.io/shred-day/shred-day:v1", "--stack", "ok", "--no-pulumi"]);
         expect(other.code).not.toBe(0);
+        expect(other.err).toMatch(/^ops-console: ghcr\.io\/shred-day\/shred-day:v1 on \S+, env from \/etc\/shred-day\/jobs\.env$/m);
+        expect(other.err).not.toContain(`ops-console: ${IMAGE} `);
+        expect(await engineState(jobsDocker)).toBe(before);
     });
 
     test("dbconsole --queue: psql in the Postgres container on the queue database", async () => {

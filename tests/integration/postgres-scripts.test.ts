@@ -5,10 +5,9 @@
  * image, published on the private IP 10.0.0.3:5432 inside the engine's network namespace).
  * Tests assert on the engine's real state (docker ps/inspect) and on the database.
  */
-import * as fs from "fs";
 import { scriptCommand, ScriptParams } from "../../components/remote";
 import { TestDocker } from "../support/docker";
-import { ContainerPostgres, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost, testScratchDir, testSshAccount } from "../support/integration";
+import { ContainerPostgres, HARNESS_START_TIMEOUT_MS, RemoteHost, ScriptRun, startRemoteHost } from "../support/integration";
 
 jest.setTimeout(90_000);
 
@@ -19,22 +18,16 @@ const PRIVATE_IP = "10.0.0.3";
 let host: RemoteHost;
 let pg: ContainerPostgres;
 let docker: TestDocker;
-let scratch: string;
 let appImage: string;
 
 beforeAll(async () => {
     host = await startRemoteHost();
     ({ pg, docker } = host);
     appImage = await docker.image("app");
-    scratch = testScratchDir("pgscripts", { forSessions: true });
-    // the scripts run as the unprivileged ssh user: it owns the data dirs it is asked to check
-    const { uid, gid } = testSshAccount();
-    fs.chownSync(scratch, uid, gid);
 }, HARNESS_START_TIMEOUT_MS);
 
 afterAll(async () => {
     await host?.stop();
-    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
 function runScript(name: string, params: ScriptParams, stdin?: string): Promise<ScriptRun> {

@@ -31,7 +31,6 @@ beforeAll(async () => {
     tmp = path.join(scratch, "tmp");
     fs.mkdirSync(tmp);
     const { uid, gid } = testSshAccount();
-    fs.chownSync(scratch, uid, gid);
     fs.chownSync(tmp, uid, gid);
     // TMPDIR: where the script makes its throwaway DOCKER_CONFIG, so the test can see it is gone
     host = await startRemoteHost({ postgres: false, env: (base) => ({ ...base, TMPDIR: tmp }) });
@@ -43,8 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
     await registry?.stop();
-    await host?.stop();
-    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    await host?.stop(); // scratch: testScratchDir removes it
 });
 
 const params = (overrides: ScriptParams = {}): ScriptParams => ({

@@ -15,6 +15,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { jobsStartFacts } from "../../components/release";
 import { ScriptParams } from "../../components/remote";
 import { SECRETS } from "../support/fixtures";
 import { TestDocker } from "../support/docker";
@@ -67,8 +68,6 @@ beforeAll(async () => {
     scratch = testScratchDir("release", { forSessions: true });
     fakeBin = path.join(scratch, "fakebin");
     fs.mkdirSync(fakeBin);
-    const { uid, gid } = testSshAccount();
-    fs.chownSync(scratch, uid, gid); // the scripts run as the unprivileged ssh user
     host = await startRemoteHost({
         env: (base) => ({ ...base, FAKE_DIR: scratch, PATH: `${fakeBin}:${base.PATH}` }),
         queueDatabase: QUEUE_DB,
@@ -82,8 +81,7 @@ beforeAll(async () => {
 }, HARNESS_START_TIMEOUT_MS);
 
 afterAll(async () => {
-    await host?.stop();
-    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    await host?.stop(); // scratch: testScratchDir removes it
 });
 
 beforeEach(() => {
@@ -533,17 +531,23 @@ describe("jobs rollout: jobs-start, jobs-proof, jobs-retire", () => {
         STOP_TIMEOUT: 30,
         ...overrides,
     });
-    /** jobs-start's facts line: started_at and restart_count, as the release passes them on. */
+    /**
+     * jobs-start's facts line read as the release reads it (jobsStartFacts in components/release.ts): the
+     * proof's lower bound is its `since`, retire takes STARTED_AT and RESTART_COUNT.
+     */
     const facts = (out: string) => {
-        const m = /jobs-start: facts container=\S+ started_at=(\S+) restart_count=(\d+)/.exec(out);
-        if (!m) throw new Error(`no facts line in: ${out}`);
-        return { STARTED_AT: m[1], RESTART_COUNT: Number(m[2]) };
+        const f = jobsStartFacts(out);
+        if (f.startedAt === "unknown" || f.since === "unknown") throw new Error(`no facts line in: ${out}`);
+        return f;
     };
-    const proofParams = (startedAt: string, overrides: ScriptParams = {}): ScriptParams => ({
+    /** jobs-retire's params from the facts, as components/release.ts builds them. */
+    const retireFacts = (f: ReturnType<typeof facts>) => ({ STARTED_AT: f.startedAt, RESTART_COUNT: f.restartCount });
+    /** `since`: the facts' since, as components/release.ts builds JOBS_HOSTS (HOSTNAME,SINCE). */
+    const proofParams = (since: string, overrides: ScriptParams = {}): ScriptParams => ({
         CONTAINER: POSTGRES,
         DB_USER: pg.user,
         QUEUE_DB,
-        JOBS_HOSTS: `${HOSTNAME},${startedAt}`,
+        JOBS_HOSTS: `${HOSTNAME},${since}`,
         JOB_CONCURRENCY: 2,
         LIVE_SECONDS: 300,
         HEARTBEAT_SECONDS: 1,
@@ -575,19 +579,22 @@ describe("jobs rollout: jobs-start, jobs-proof, jobs-retire", () => {
         expect(start.stderr).toBe("");
         expect(start.code).toBe(0);
         const f = facts(start.stdout);
-        expect(f.STARTED_AT).toBe(await inspect(NEW, "{{.State.StartedAt}}"));
+        expect(f.startedAt).toBe(await inspect(NEW, "{{.State.StartedAt}}"));
+        // never restarted: the proof's bound is the container's Created time (see jobs-start.sh)
+        expect(f.restartCount).toBe("0");
+        expect(f.since).toBe(await inspect(NEW, "{{.Created}}"));
         expect(await inspect(NEW, "{{.State.Running}} {{.Config.Hostname}} {{.HostConfig.RestartPolicy.Name}} {{.Config.StopTimeout}} {{json .Config.Cmd}}")).toBe(
             `true ${HOSTNAME} unless-stopped 30 ["bin/jobs"]`,
         );
         expect((await containerStates())[OLD]).toBe("running");
 
-        const proof = await run("jobs-proof", proofParams(f.STARTED_AT));
+        const proof = await run("jobs-proof", proofParams(f.since));
         expect(proof.stderr).toBe("");
         expect(proof.code).toBe(0);
         // the stand-in registered a supervisor, JOB_CONCURRENCY workers and a dispatcher under the container's hostname
         expect((await processes()).filter((p) => p.startsWith(HOSTNAME))).toEqual([`${HOSTNAME} Dispatcher`, `${HOSTNAME} Supervisor`, `${HOSTNAME} Worker`, `${HOSTNAME} Worker`]);
 
-        const retire = await run("jobs-retire", { SERVICE, RELEASE, STOP_TIMEOUT: 30, ...f });
+        const retire = await run("jobs-retire", { SERVICE, RELEASE, STOP_TIMEOUT: 30, ...retireFacts(f) });
         expect(retire.stderr).toBe("");
         expect(retire.code).toBe(0);
         expect(retire.stdout).toContain(`jobs-retire: stopped (within 30s) and removed ${OLD}`);
@@ -598,7 +605,7 @@ describe("jobs rollout: jobs-start, jobs-proof, jobs-retire", () => {
         // Both are idempotent: a second run of each changes nothing.
         const before = await engineState();
         expect((await run("jobs-start", startParams(file))).stdout).toContain(`jobs-start: ${NEW} is already running (hostname ${HOSTNAME}); nothing to do`);
-        expect((await run("jobs-retire", { SERVICE, RELEASE, STOP_TIMEOUT: 30, ...f })).stdout).toContain("0 old worker container(s) retired");
+        expect((await run("jobs-retire", { SERVICE, RELEASE, STOP_TIMEOUT: 30, ...retireFacts(f) })).stdout).toContain("0 old worker container(s) retired");
         expect(await engineState()).toBe(before);
     });
 
@@ -626,9 +633,9 @@ describe("jobs rollout: jobs-start, jobs-proof, jobs-retire", () => {
         const start = await run("jobs-start", startParams(file));
         expect(start.code).toBe(0);
         const f = facts(start.stdout);
-        const proof = await run("jobs-proof", proofParams(f.STARTED_AT, { TIMEOUT_SECONDS: 6 }));
+        const proof = await run("jobs-proof", proofParams(f.since, { TIMEOUT_SECONDS: 6 }));
         expect(proof.code).not.toBe(0);
-        const retire = await run("jobs-retire", { SERVICE, RELEASE, STOP_TIMEOUT: 30, ...f });
+        const retire = await run("jobs-retire", { SERVICE, RELEASE, STOP_TIMEOUT: 30, ...retireFacts(f) });
         expect(retire.code).toBe(1);
         expect(retire.stderr).toContain(`the current worker ${NEW} restarted or stopped since jobs-start (a crash loop?), so the previous workers are kept (nothing was stopped) and the web is not switched.`);
         expect((await containerStates())[OLD]).toBe("running");
@@ -653,7 +660,7 @@ describe("jobs rollout: jobs-start, jobs-proof, jobs-retire", () => {
         expect(count).toBeGreaterThanOrEqual(2);
         expect(seen.has("true true")).toBe(true); // what the double never showed: "running" during the restart
         expect(Number(await pg.psql(`SELECT count(*) FROM solid_queue_processes WHERE hostname = '${HOSTNAME}' AND kind = 'Supervisor'`, QUEUE_DB))).toBeGreaterThanOrEqual(2);
-        const retire = await run("jobs-retire", { SERVICE, RELEASE, STOP_TIMEOUT: 30, ...f });
+        const retire = await run("jobs-retire", { SERVICE, RELEASE, STOP_TIMEOUT: 30, ...retireFacts(f) });
         expect(retire.code).toBe(1);
         expect(retire.stderr).toContain("restarted or stopped since jobs-start (a crash loop?)");
         expect((await containerStates())[OLD]).toBe("running");
@@ -678,7 +685,7 @@ describe("jobs rollout: jobs-start, jobs-proof, jobs-retire", () => {
         const start = await run("jobs-start", startParams(file, { STOP_TIMEOUT: 10 }));
         expect(start.code).toBe(0);
         const t0 = Date.now();
-        const retire = await run("jobs-retire", { SERVICE, RELEASE, STOP_TIMEOUT: 10, ...facts(start.stdout) });
+        const retire = await run("jobs-retire", { SERVICE, RELEASE, STOP_TIMEOUT: 10, ...retireFacts(facts(start.stdout)) });
         const ms = Date.now() - t0;
         expect(retire.stderr).toBe("");
         expect(retire.code).toBe(0);
@@ -697,7 +704,7 @@ describe("jobs rollout: jobs-start, jobs-proof, jobs-retire", () => {
         await sleeper(`${SERVICE}-job-abc123`, [`service=${SERVICE}`, "role=job"]);
         await sleeper(`${SERVICE}-web-${OLD_RELEASE}`, [`service=${SERVICE}`, "role=web"]);
         await sleeper("other-app-jobs-1", ["service=other-app", "role=jobs"]);
-        const r = await run("jobs-retire", { SERVICE, RELEASE, STOP_TIMEOUT: 60, ...facts(start.stdout) });
+        const r = await run("jobs-retire", { SERVICE, RELEASE, STOP_TIMEOUT: 60, ...retireFacts(facts(start.stdout)) });
         expect(r.code).toBe(0);
         expect(r.stdout).toContain(`jobs-retire: stopped (within 60s) and removed ${SERVICE}-job-abc123`);
         expect(Object.keys(await containerStates()).sort()).toEqual([NEW, POSTGRES, `${SERVICE}-web-${OLD_RELEASE}`, "other-app-jobs-1"].sort());

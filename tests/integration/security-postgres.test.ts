@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { appRolePassword } from "../../components/appRole";
-import { ContainerPostgres, HARNESS_START_TIMEOUT_MS, RemoteHost, startRemoteHost, TEST_SSH_USER, testScratchDir } from "../support/integration";
+import { ContainerPostgres, HARNESS_START_TIMEOUT_MS, RemoteHost, startRemoteHost, TEST_SSH_USER, testScratchDir, testSshAccount } from "../support/integration";
 
 const APP = "shred_day_app";
 
@@ -22,8 +22,7 @@ beforeAll(async () => {
 }, HARNESS_START_TIMEOUT_MS);
 
 afterAll(async () => {
-    await host?.stop();
-    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    await host?.stop(); // scratch: testScratchDir removes it
 });
 
 
@@ -138,7 +137,7 @@ describe("the superuser's password as a root-only file (point 6)", () => {
         expect(fs.readFileSync(file, "utf8")).toBe(pg.password);
         const st = fs.statSync(file);
         expect(st.mode & 0o777).toBe(0o600);
-        expect(st.uid).toBe(Number(require("child_process").execFileSync("id", ["-u", TEST_SSH_USER], { encoding: "utf8" }).trim()));
+        expect(st.uid).toBe(testSshAccount().uid);
         expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
         const mtime = st.mtimeMs;
         const again = await host.runScript("postgres-password-file", { FILE: file, FILE_OWNER: TEST_SSH_USER }, { stdin: `${pg.password}\n` });

@@ -50,10 +50,10 @@ if [[ ! $STOP_TIMEOUT =~ ^[0-9]{1,4}$ ]] || ((STOP_TIMEOUT < 10 || STOP_TIMEOUT 
     fail "STOP_TIMEOUT must be 10..3600 seconds (shred-day:jobs.stopTimeout, above config.solid_queue.shutdown_timeout), got '$STOP_TIMEOUT'."
 fi
 [[ $RELEASE =~ ^[A-Za-z0-9_.-]+$ ]] || fail "RELEASE '$RELEASE' may hold only letters, digits, '_', '.', '-'."
-for n in SERVICE KAMAL_SERVICE KAMAL_ROLE KAMAL_DESTINATION; do
-    [[ ${!n} =~ ^[A-Za-z0-9_.-]*$ && ${!n} != -* ]] || fail "$n may hold only letters, digits, '_', '.', '-' and must not start with '-' (web.kamal in the stack config), got '${!n}'."
-done
-[[ -n $KAMAL_SERVICE && -n $KAMAL_ROLE ]] || fail "KAMAL_SERVICE and KAMAL_ROLE must not be empty (web.kamal.service)."
+[[ $SERVICE =~ ^[A-Za-z0-9_.-]+$ && $SERVICE != -* ]] || fail "SERVICE may hold only letters, digits, '_', '.', '-', got '$SERVICE'."
+# @include lib/kamal.sh
+check_kamal_names
+# @include lib/bounded.sh
 if [[ $STARTED_AT == unknown && $RESTART_COUNT == unknown ]]; then
     # Only a driver that does not pass jobs-start's output on (a real `pulumi up` always does):
     # then the container must never have restarted at all (jobs-start makes a new one per release).
@@ -81,20 +81,12 @@ fi
 
 ours=$(docker ps -a --filter "label=service=$SERVICE" --filter label=role=jobs --format '{{.Names}}') ||
     fail "cannot list containers."
-kamal=$(docker ps -a --filter "label=service=$KAMAL_SERVICE" --filter "label=role=$KAMAL_ROLE" --format '{{.Names}}|{{.Label "destination"}}') ||
-    fail "cannot list Kamal's $KAMAL_ROLE containers."
+kamal_old_containers jobs-retire || fail "cannot list Kamal's $KAMAL_ROLE containers."
 old=()
 while read -r other; do
     [[ -n $other ]] && old+=("$other")
 done <<<"$ours"
-while IFS='|' read -r other destination; do
-    [[ -n $other ]] || continue
-    if [[ $destination == "$KAMAL_DESTINATION" ]]; then
-        old+=("$other")
-    else
-        echo "jobs-retire: kept $other: Kamal destination '$destination', not '$KAMAL_DESTINATION' (web.kamal.destination)"
-    fi
-done <<<"$kamal"
+old+=(${kamal_old[@]+"${kamal_old[@]}"})
 # A container another run of this step is stopping or removing at the same moment counts as
 # retired once it is gone: after an SSH connection drops mid-step, the dropped run goes on on
 # the host while `pulumi up` runs the step again ("removal of container ... is already in
@@ -115,7 +107,8 @@ for other in ${old[@]+"${old[@]}"}; do
     if [[ ! $other =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]]; then
         fail "docker ps listed a container name that is not a container name; nothing more was stopped."
     fi
-    if ! out=$(docker stop -t "$STOP_TIMEOUT" "$other" 2>&1 >/dev/null); then
+    # docker stop kills after STOP_TIMEOUT; the bound is for a daemon that does not answer
+    if ! out=$(bounded "$((STOP_TIMEOUT + 30))" "docker stop of $other" docker stop -t "$STOP_TIMEOUT" "$other" 2>&1 >/dev/null); then
         gone_within 10 "$other" || fail "docker stop $other failed." "docker said: $out"
     fi
     if ! out=$(docker rm "$other" 2>&1 >/dev/null); then

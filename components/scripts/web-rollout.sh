@@ -59,11 +59,9 @@ done
 ((STOP_TIMEOUT >= 30)) || fail "STOP_TIMEOUT must be at least 30 seconds (Puma and Solid Queue need time to finish), got $STOP_TIMEOUT."
 [[ $CONTAINER_HOSTNAME =~ ^[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$ ]] || fail "CONTAINER_HOSTNAME '$CONTAINER_HOSTNAME' is not a valid hostname (letters, digits, '-', '.', at most 63)."
 [[ $RELEASE =~ ^[A-Za-z0-9_.-]+$ ]] || fail "RELEASE '$RELEASE' may hold only letters, digits, '_', '.', '-'."
-# Kamal's names (web.kamal): what the filters below match, exactly.
-for n in KAMAL_SERVICE KAMAL_ROLE KAMAL_DESTINATION; do
-    [[ ${!n} =~ ^[A-Za-z0-9_.-]*$ ]] || fail "$n may hold only letters, digits, '_', '.', '-' (web.kamal in the stack config), got '${!n}'."
-done
-[[ -n $KAMAL_SERVICE && -n $KAMAL_ROLE ]] || fail "KAMAL_SERVICE and KAMAL_ROLE must not be empty (web.kamal.service, web.kamal.role)."
+# Kamal's names (web.kamal): what the filters of step 5 match, exactly.
+# @include lib/kamal.sh
+check_kamal_names
 [[ -f $ENV_FILE ]] || fail "env file $ENV_FILE is missing: the release's env-file step writes it first."
 # Values that reach docker's command line must not be taken for options.
 for n in SERVICE IMAGE APP_HOST PROXY_IMAGE NETWORK PROXY_CONTAINER PROXY_VOLUME HEALTH_CHECK_PATH KAMAL_SERVICE KAMAL_ROLE; do
@@ -173,27 +171,18 @@ echo "web-rollout: kamal-proxy serves $APP_HOST from $name"
 # of this service, role and destination (its destination label is empty when it has none).
 ours=$(docker ps -a --filter "label=service=$SERVICE" --filter label=role=web --filter label=release --format '{{.Names}}') ||
     fail "cannot list the old web containers (the new release serves; re-run to retire them)."
-kamal=$(docker ps -a --filter "label=service=$KAMAL_SERVICE" --filter "label=role=$KAMAL_ROLE" --format '{{.Names}}|{{.Label "destination"}}') ||
-    fail "cannot list Kamal's web containers (the new release serves; re-run to retire them)."
+kamal_old_containers web-rollout || fail "cannot list Kamal's web containers (the new release serves; re-run to retire them)."
 declare -A picked=()
 old=()
 while read -r other; do
-    [[ -n $other && -z ${picked[$other]:-} ]] || continue
-    picked[$other]=1
-    old+=("$other")
+    [[ -n $other ]] && old+=("$other")
 done <<<"$ours"
-while IFS='|' read -r other destination; do
-    [[ -n $other && -z ${picked[$other]:-} ]] || continue
-    if [[ $destination == "$KAMAL_DESTINATION" ]]; then
-        picked[$other]=1
-        old+=("$other")
-    else
-        echo "web-rollout: kept $other: Kamal destination '$destination', not '$KAMAL_DESTINATION' (web.kamal.destination)"
-    fi
-done <<<"$kamal"
+old+=(${kamal_old[@]+"${kamal_old[@]}"})
 stopped=0
-for other in "${old[@]}"; do
-    [[ $other != "$name" && $other != "$PROXY_CONTAINER" ]] || continue
+for other in ${old[@]+"${old[@]}"}; do
+    # once each (ours can be Kamal's too, when web.kamal names this service), never the new one or the proxy
+    [[ $other != "$name" && $other != "$PROXY_CONTAINER" && -z ${picked[$other]:-} ]] || continue
+    picked[$other]=1
     bounded "$((STOP_TIMEOUT + 30))" "docker stop of $other" docker stop -t "$STOP_TIMEOUT" "$other" >/dev/null || fail "docker stop $other failed (the new release serves; re-run to retire it)."
     docker rm "$other" >/dev/null || fail "docker rm $other failed (it is stopped; the new release serves)."
     echo "web-rollout: stopped and removed $other"

@@ -1,5 +1,4 @@
 import * as command from "@pulumi/command";
-import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { AppEnvInput, envFileText, releaseId, Role, roleEnv, secretEnvNames } from "./appEnv";
 import { agreedContent, runReference } from "./imageContent";
@@ -103,19 +102,17 @@ export function jobsStartFacts(stdout: string | undefined): JobsStartFacts {
 export const DATABASE_ENV = /^(DATABASE_URL|[A-Z0-9_]+_DATABASE_URL|DB_[A-Z0-9_]*|PG[A-Z0-9_]*|POSTGRES_[A-Z0-9_]*|RAILS_ENV)$/;
 
 /**
- * A short one-way digest of the web env's database variables: an input of the migrate step, so
- * an env change that can point the app at other databases (a rotated password in the URLs, a new
- * DB_HOST, a PGSSLMODE) re-runs db:prepare with the same image (idempotent: it creates what is
- * missing and loads what is not loaded), and any other env change does not. Not secret: 16 hex
- * characters of a SHA-256 over the values say nothing about them.
+ * The web env's database variables, `NAME=value` lines in name order: a (secret) trigger of the
+ * migrate step, so an env change that can point the app at other databases (a rotated password
+ * in the URLs, a new DB_HOST, a PGSSLMODE) re-runs db:prepare with the same image (idempotent: it
+ * creates what is missing and loads what is not loaded), and any other env change does not.
  */
-export function databaseEnvDigest(env: Record<string, string>): string {
-    const text = Object.keys(env)
+export function databaseEnvText(env: Record<string, string>): string {
+    return Object.keys(env)
         .filter((k) => DATABASE_ENV.test(k))
         .sort()
         .map((k) => `${k}=${env[k]}`)
         .join("\n");
-    return crypto.createHash("sha256").update(text).digest("hex").slice(0, 16);
 }
 
 export function envFilePath(role: Role): string {
@@ -217,9 +214,9 @@ export class Release extends pulumi.ComponentResource {
 
         // 2. Migrations, once, before anything new runs, then a check that Solid Queue's tables
         //    are in the queue database. On failure the old containers keep running. It re-runs on a
-        //    new image, and on an env change that can touch the databases (databaseEnvDigest): the
-        //    env file's path alone would not tell the engine its contents changed.
-        const databaseEnv = pulumi.unsecret(envInput("web").apply((input) => databaseEnvDigest(roleEnv("web", input, args.concurrency))));
+        //    new image, and on an env change that can touch the databases (databaseEnvText, a secret
+        //    trigger): the env file's path alone would not tell the engine its contents changed.
+        const databaseEnv = pulumi.secret(envInput("web").apply((input) => databaseEnvText(roleEnv("web", input, args.concurrency))));
         const migrate = step(
             "migrate",
             args.web,
@@ -231,8 +228,8 @@ export class Release extends pulumi.ComponentResource {
                     PG_CONTAINER: args.postgres.container,
                     DB_USER: args.postgres.user,
                     QUEUE_DB: args.postgres.queueDatabase,
-                    DATABASE_ENV_DIGEST: databaseEnv,
                 },
+                triggers: [databaseEnv],
             },
             [web.env, web.pull, args.postgres.ready],
         );
@@ -272,14 +269,14 @@ export class Release extends pulumi.ComponentResource {
                     QUEUE_DB: args.postgres.queueDatabase,
                     JOBS_HOSTS: pulumi.all([pulumi.all(hostnames), pulumi.all(facts)]).apply(([h, f]) => h.map((name, i) => `${name},${f[i].since}`).join(" ")),
                     JOB_CONCURRENCY: args.concurrency,
-                    // Not read by the script: the proof runs again after every jobs-start run (see jobs-start.sh).
-                    JOBS_START_RUNS: pulumi.all(facts).apply((f) => f.map((x) => x.run).join(" ")),
                     LIVE_SECONDS,
                     HEARTBEAT_SECONDS: args.heartbeatSeconds,
                     MAX_CLOCK_OFFSET_SECONDS,
                     TIMEOUT_SECONDS: args.proofTimeoutSeconds,
                     INTERVAL_SECONDS: 5,
                 },
+                // the proof runs again after every jobs-start run (see jobs-start.sh)
+                triggers: pulumi.all(facts).apply((f) => f.map((x) => x.run)),
             },
             starts,
         );
@@ -298,13 +295,13 @@ export class Release extends pulumi.ComponentResource {
                         STOP_TIMEOUT: args.jobsStopTimeout,
                         STARTED_AT: facts[i].apply((f) => f.startedAt),
                         RESTART_COUNT: facts[i].apply((f) => f.restartCount),
-                        // Not read by the script: retire runs again after every jobs-start run, so reverting a
-                        // failed release retires its broken containers (see jobs-start.sh).
-                        JOBS_START_RUN: facts[i].apply((f) => f.run),
                         // Kamal's workers of the old setup: its `job` role, under web.kamal's service and destination
                         KAMAL_SERVICE: args.kamal.service,
                         ...(args.kamal.destination === undefined ? {} : { KAMAL_DESTINATION: args.kamal.destination }),
                     },
+                    // retire runs again after every jobs-start run, so reverting a failed release
+                    // retires its broken containers (see jobs-start.sh)
+                    triggers: [facts[i].apply((f) => f.run)],
                 },
                 [this.proof],
             ),

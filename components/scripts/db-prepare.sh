@@ -27,9 +27,8 @@ set -euo pipefail
 : "${PG_CONTAINER:?PG_CONTAINER (the Postgres container on this host) is required}"
 : "${DB_USER:?DB_USER (postgres.user) is required}"
 : "${QUEUE_DB:?QUEUE_DB (the queue database, e.g. shred_day_production_queue) is required}"
-# DATABASE_ENV_DIGEST (optional, not read here): a digest of the env's database variables
-# (components/release.ts databaseEnvDigest), so an env change that can touch the databases
-# re-runs this step with the same image.
+# The step's triggers hold the env's database variables (components/release.ts databaseEnvText,
+# secret), so an env change that can touch the databases re-runs it with the same image.
 # How long db:prepare may run (issue 11 point 9, i11): past it, its container is removed and the step fails.
 : "${DB_PREPARE_TIMEOUT:=900}"
 

@@ -63,8 +63,8 @@
 # list); every field is checked against a strict pattern before any arithmetic, and any
 # other line is an error. Values we send to psql go in as psql variables (:'name' quoting).
 #
-# JOBS_START_RUNS (passed, not read): when each jobs-start last ran, so the proof runs again after
-# every jobs-start run (see jobs-start.sh).
+# The step's triggers hold when each jobs-start last ran, so the proof runs again after every
+# jobs-start run (see jobs-start.sh).
 #
 # Read-only. Exits 0 with a per-host table once proven; 1 after TIMEOUT_SECONDS with the
 # same table saying what is missing; 2 on invalid parameters.

@@ -25,8 +25,8 @@
 # Another run of this step at the same time (an earlier one still going on after its SSH
 # connection dropped) is fine: a container that the other run removes counts as retired.
 #
-# JOBS_START_RUN (passed, not read): when jobs-start last ran, so this step runs again after every
-# jobs-start run, e.g. when a failed release's config is reverted (see jobs-start.sh).
+# The step's triggers hold when jobs-start last ran, so it runs again after every jobs-start run,
+# e.g. when a failed release's config is reverted (see jobs-start.sh).
 #
 # Idempotent: a re-run finds nothing left to retire.
 set -euo pipefail

@@ -3,7 +3,7 @@ import { appRolePassword } from "../../components/appRole";
 import { productionConfig, refusedConfig, SECRET_VALUES, SECRETS, withJobsHosts } from "../support/fixtures";
 import { Captured, evaluate, valueOf } from "../../scripts/evaluate";
 import { longestCommandChain, reruns } from "../support/rerun";
-import { databaseEnvDigest, jobsStartFacts } from "../../components/release";
+import { databaseEnvText, jobsStartFacts } from "../../components/release";
 
 const COMMAND = "command:remote:Command";
 
@@ -54,6 +54,8 @@ describe("secrets never leave stdin", () => {
             expect(c.inputs.environment).toBeUndefined();
             expect(c.inputs.addPreviousOutputInEnv).toBe(false);
             if (stdin !== undefined) expect(c.secretPaths).toContain("stdin");
+            // a trigger holding a database URL with its password (migrate's) is secret in state and preview
+            if (/postgres:\/\/[^/@]*:[^/@]*@/.test(JSON.stringify(c.inputs.triggers ?? []))) expect([c.name, c.secretPaths.some((p) => p.startsWith("triggers"))]).toEqual([c.name, true]);
             if (privateKey !== undefined) expect(c.secretPaths.some((p) => p === "connection" || p === "connection.privateKey")).toBe(true);
         }
         const pull = e.named("release-pull-shred-day-jobs-2");
@@ -245,20 +247,22 @@ describe("re-run only what changed", () => {
         expect(db.changed).toEqual(["release-env-shred-day-web", "release-migrate", "release-web"]);
         const other = await run((c) => (c.web.env = { ...c.web.env, RAILS_LOG_LEVEL: "debug" }));
         expect(other.changed).toEqual(["release-env-shred-day-web", "release-web"]);
-        // The step's input is a digest of the database variables, never their (secret) values.
+        // The variables are the step's triggers, secret (the URLs hold passwords), never in its command text.
         const e = await evaluate(base());
-        const migrate = e.named("release-migrate").inputs.create as string;
-        expect(migrate).toMatch(/DATABASE_ENV_DIGEST='[0-9a-f]{16}'/);
-        for (const secret of SECRET_VALUES) expect(migrate).not.toContain(secret);
+        const migrate = e.named("release-migrate");
+        expect(migrate.inputs.triggers[0]).toContain("DATABASE_URL=postgres://");
+        expect(migrate.secretPaths.some((p) => p.startsWith("triggers"))).toBe(true);
+        for (const secret of SECRET_VALUES) expect(migrate.inputs.create).not.toContain(secret);
     });
 
-    test("databaseEnvDigest: the database URLs (any <NAME>_DATABASE_URL), DB_*, PG*, POSTGRES_* and RAILS_ENV count, nothing else", () => {
+    test("databaseEnvText: the database URLs (any <NAME>_DATABASE_URL), DB_*, PG*, POSTGRES_* and RAILS_ENV count, nothing else", () => {
         const env = { DATABASE_URL: "postgres://a@h/db", QUEUE_DATABASE_URL: "postgres://a@h/q", DB_HOST: "10.0.0.3", RAILS_LOG_LEVEL: "info", WEB_CONCURRENCY: "2" };
-        const d = databaseEnvDigest(env);
-        expect(databaseEnvDigest({ ...env, RAILS_LOG_LEVEL: "debug", WEB_CONCURRENCY: "3", JOB_CONCURRENCY: "4" })).toBe(d);
+        const d = databaseEnvText(env);
+        expect(d).toBe("DATABASE_URL=postgres://a@h/db\nDB_HOST=10.0.0.3\nQUEUE_DATABASE_URL=postgres://a@h/q");
+        expect(databaseEnvText({ ...env, RAILS_LOG_LEVEL: "debug", WEB_CONCURRENCY: "3", JOB_CONCURRENCY: "4" })).toBe(d);
         const changes: Record<string, string>[] = [{ QUEUE_DATABASE_URL: "postgres://b@h/q" }, { DB_HOST: "10.0.0.4" }, { PGSSLMODE: "require" }, { POSTGRES_DB: "x" }, { RAILS_ENV: "staging" }, { CACHE_DATABASE_URL: "postgres://a@h/c" }];
         for (const change of changes) {
-            expect(databaseEnvDigest({ ...env, ...change })).not.toBe(d);
+            expect(databaseEnvText({ ...env, ...change })).not.toBe(d);
         }
     });
 

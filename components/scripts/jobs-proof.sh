@@ -100,20 +100,16 @@ done
 read -r -a host_items <<<"$JOBS_HOSTS"
 ((${#host_items[@]})) || usage_error "JOBS_HOSTS is empty."
 hostnames=()
-unknown_start=()
 sql_hosts=()
 for item in "${host_items[@]}"; do
     name=${item%%,*}
     started=${item#*,}
     [[ $item == *,* && $name =~ $HOSTNAME_RE ]] ||
         usage_error "JOBS_HOSTS item '$item' must be HOSTNAME,SINCE with a valid container hostname."
-    if [[ $started == unknown ]]; then
-        # Only a driver that does not pass jobs-start's output on (a real `pulumi up` always
-        # does): the rule then has no lower bound in time, and says so in the report.
-        unknown_start+=("$name")
-        started=-infinity
-    elif [[ ! $started =~ $STARTED_RE ]]; then
-        usage_error "JOBS_HOSTS item '$item': SINCE must be a docker time in UTC (jobs-start's since=: Created or State.StartedAt) (e.g. 2026-01-02T03:04:05.123456789Z) or 'unknown', got '$started'." \
+    # Without it, rows of an earlier container with this hostname would count (after a revert):
+    # `pulumi up` always passes jobs-start's output on; "unknown" means it had none to pass.
+    if [[ ! $started =~ $STARTED_RE ]]; then
+        usage_error "JOBS_HOSTS item '$item': SINCE must be a docker time in UTC (jobs-start's since=: Created or State.StartedAt) (e.g. 2026-01-02T03:04:05.123456789Z), got '$started'." \
             "jobs-start prints it; if it is missing, run pulumi up again with --replace on that host's release-jobs-start step."
     fi
     hostnames+=("$name")
@@ -317,9 +313,6 @@ evaluate() {
             fi
             if ((sups > 1)); then
                 text+=" [$sups supervisors since start]"
-            fi
-            if [[ " ${unknown_start[*]} " == *" $name "* ]]; then
-                text+=" [container start unknown (jobs-start's output was not passed on): rows of an earlier container with this hostname count too]"
             fi
             REPORT+=$'\n'$(printf '%-44s %-8s %-19s %-11s %-22s %s' "$name" "$mode" "$good/$JOB_CONCURRENCY" "$disp" "$offset" "$text")
             ;;

@@ -54,17 +54,11 @@ fi
 # @include lib/kamal.sh
 check_kamal_names
 # @include lib/bounded.sh
-if [[ $STARTED_AT == unknown && $RESTART_COUNT == unknown ]]; then
-    # Only a driver that does not pass jobs-start's output on (a real `pulumi up` always does):
-    # then the container must never have restarted at all (jobs-start makes a new one per release).
-    echo "jobs-retire: note: jobs-start's facts were not passed on; requiring a restart count of 0 instead of the one at start"
-    RESTART_COUNT=0
-else
-    [[ $STARTED_AT =~ $STARTED_RE ]] ||
-        fail "STARTED_AT '$STARTED_AT' is not docker's State.StartedAt; jobs-start did not report it." \
-            "Run pulumi up again with --replace on this host's release-jobs-start step."
-    [[ $RESTART_COUNT =~ ^[0-9]{1,9}$ ]] || fail "RESTART_COUNT must be a whole number, got '$RESTART_COUNT'."
-fi
+# jobs-start's facts, which `pulumi up` always passes on ("unknown": it had none to pass)
+[[ $STARTED_AT =~ $STARTED_RE ]] ||
+    fail "STARTED_AT '$STARTED_AT' is not docker's State.StartedAt; jobs-start did not report it." \
+        "Run pulumi up again with --replace on this host's release-jobs-start step."
+[[ $RESTART_COUNT =~ ^[0-9]{1,9}$ ]] || fail "RESTART_COUNT must be a whole number, got '$RESTART_COUNT'."
 
 current="$SERVICE-jobs-$RELEASE"
 facts=$(docker container inspect --format '{{.State.Running}} {{.State.Restarting}} {{.RestartCount}} {{.State.StartedAt}}' "$current" 2>/dev/null || true)
@@ -74,7 +68,7 @@ if [[ ! ${running:-} =~ ^(true|false)$ || ! ${restarting:-} =~ ^(true|false)$ ||
         "Check it: npm run ops -- logs jobs --host <this host>; then pulumi up again."
 fi
 echo "jobs-retire: $current running=$running restarting=$restarting restart_count=$restarts (at start: $RESTART_COUNT) started_at=$started (at start: $STARTED_AT)"
-if [[ $running != true || $restarting != false || $restarts != "$RESTART_COUNT" || ($STARTED_AT != unknown && $started != "$STARTED_AT") ]]; then
+if [[ $running != true || $restarting != false || $restarts != "$RESTART_COUNT" || $started != "$STARTED_AT" ]]; then
     fail "the current worker $current restarted or stopped since jobs-start (a crash loop?), so the previous workers are kept (nothing was stopped) and the web is not switched." \
         "Check it: npm run ops -- logs jobs --host <this host>. Once fixed, run pulumi up again with --replace on this host's release-jobs-start step (it reports the container's new start)."
 fi

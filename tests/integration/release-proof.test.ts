@@ -418,11 +418,11 @@ describe("jobs-proof.sh: database and docker output is data (issue 11 point 1)",
 });
 
 describe("jobs-proof.sh: polling and parameters", () => {
-    test("a start time of 'unknown' (a driver that does not pass jobs-start's output on) proves without a lower bound, and says so (i12)", async () => {
+    test("a start time of 'unknown' (jobs-start's output was not passed on) is refused: without a lower bound an earlier container's rows would count", async () => {
         await healthyJobs(JOBS_1, { createdAgo: 900, beatAgo: 30 });
         const r = await proof({ JOBS_HOSTS: `${JOBS_1},unknown` });
-        expect(r.code).toBe(0);
-        expect(row(r.stdout, JOBS_1)).toContain("ok [container start unknown (jobs-start's output was not passed on): rows of an earlier container with this hostname count too]");
+        expect(r.code).toBe(2);
+        expect(r.stderr).toContain(`JOBS_HOSTS item '${JOBS_1},unknown': SINCE must be a docker time in UTC`);
     });
 
     test("passes once the workers register and beat while it polls", async () => {

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AppEnvInput, envFileText, releaseId, Role, roleEnv, secretEnvNames } from "./appEnv";
 import { agreedContent, runReference } from "./imageContent";
 import { ENV_DIR } from "./cloudConfig";
-import { connectionTo, remoteStep, SshAccess } from "./remote";
+import { connectionTo, remoteStep, SshAccess, stepTimeoutFor } from "./remote";
 
 /** A host the release runs on. */
 export interface ReleaseHost {
@@ -277,6 +277,8 @@ export class Release extends pulumi.ComponentResource {
                 },
                 // the proof runs again after every jobs-start run (see jobs-start.sh)
                 triggers: pulumi.all(facts).apply((f) => f.map((x) => x.run)),
+                // jobs.proofTimeout may be longer than a step's default bound: room for its last query
+                timeout: stepTimeoutFor(args.proofTimeoutSeconds + 120),
             },
             starts,
         );
@@ -302,6 +304,9 @@ export class Release extends pulumi.ComponentResource {
                     // retire runs again after every jobs-start run, so reverting a failed release
                     // retires its broken containers (see jobs-start.sh)
                     triggers: [facts[i].apply((f) => f.run)],
+                    // each old container's stop is bounded by jobs.stopTimeout + 30 s; a host has at most three
+                    // (the previous release, a failed one, Kamal's) in the ordinary course
+                    timeout: stepTimeoutFor(3 * (args.jobsStopTimeout + 30) + 120),
                 },
                 [this.proof],
             ),

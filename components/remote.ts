@@ -105,6 +105,11 @@ export interface RemoteStepArgs {
 /** The default `customTimeouts` of a remote step: above every wait a script bounds itself. */
 export const STEP_TIMEOUT = "20m";
 
+/** A step's `customTimeouts` for a script that may wait SECONDS by its config: the default, or longer. */
+export function stepTimeoutFor(seconds: number): string {
+    return seconds > 20 * 60 ? `${Math.ceil(seconds)}s` : STEP_TIMEOUT;
+}
+
 /**
  * What every remote command keeps secret in the state: its stdout and stderr may quote
  * what a container printed (an app echoing its env, a registry's answer), so they are

@@ -131,6 +131,18 @@ describe("order of a release", () => {
         expect(err.message).toContain("set it to at least 125");
     });
 
+    test("a long jobs.proofTimeout or jobs.stopTimeout lengthens the proof's and retire's step bound (customTimeouts), which is 20 m otherwise", async () => {
+        const bound = (e: Awaited<ReturnType<typeof evaluate>>, name: string) => e.named(name).customTimeouts?.create;
+        const plain = await evaluate(productionConfig());
+        expect([bound(plain, "release-jobs-proof"), bound(plain, "release-jobs-retire-shred-day-jobs-ubuntu")]).toEqual(["20m", "20m"]);
+        const c = productionConfig();
+        c.jobs.proofTimeout = 3600;
+        c.jobs.stopTimeout = 900;
+        const long = await evaluate(c);
+        expect(bound(long, "release-jobs-proof")).toBe("3720s");
+        expect(bound(long, "release-jobs-retire-shred-day-jobs-ubuntu")).toBe(`${3 * (900 + 30) + 120}s`);
+    });
+
     test("the longest chain of remote commands does not grow with the number of jobs hosts, and ends with the web switch", async () => {
         const one = longestCommandChain(await evaluate(withJobsHosts(1)));
         const five = longestCommandChain(await evaluate(withJobsHosts(5)));

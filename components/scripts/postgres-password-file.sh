@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Writes the Postgres superuser's password (the first line of stdin) to FILE, root-only
 # (0600 in a 0700 directory), for the container's POSTGRES_PASSWORD_FILE: the password is then
-# in no container's environment (`docker inspect` shows the file's path only). Written
+# in no container's configuration (`docker inspect` shows the file's path only; the image's
+# entrypoint still reads it into the server process's own environment, /proc/1/environ in the
+# container, readable by root and postgres there). Written
 # atomically; the same content leaves the file untouched. Never prints the password.
 set -euo pipefail
 

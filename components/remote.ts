@@ -4,6 +4,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { strictHostKeyOptions } from "./hostKeys";
 
 /**
  * How a shell script in components/scripts/ becomes the text of a remote command.
@@ -224,12 +225,7 @@ export function sshClientFiles(privateKey: pulumi.Output<string> | undefined, kn
 export function dockerSshOpts(files: SshClientFiles): string[] {
     return [
         ...(files.keyFile ? ["-i", files.keyFile, "-o", "IdentitiesOnly=yes"] : []),
-        "-o",
-        `UserKnownHostsFile=${files.knownHostsFile}`,
-        "-o",
-        "GlobalKnownHostsFile=/dev/null",
-        "-o",
-        "StrictHostKeyChecking=yes",
+        ...strictHostKeyOptions(files.knownHostsFile),
         "-o",
         "ServerAliveInterval=30",
     ];

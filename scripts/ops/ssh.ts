@@ -7,7 +7,7 @@
  */
 import { spawn } from "child_process";
 import { shellQuote } from "../../components/remote";
-import { knownHostsPattern, knownHostsText } from "../../components/hostKeys";
+import { knownHostsPattern, knownHostsText, strictHostKeyOptions } from "../../components/hostKeys";
 import { Host, Inventory } from "./inventory";
 
 export interface SshSettings {
@@ -29,11 +29,7 @@ export function sshOptions(s: SshSettings): string[] {
         ...(s.config ? ["-F", s.config] : []),
         ...s.options.flatMap((o) => ["-o", o]),
         ...(s.identity ? ["-i", s.identity, "-o", "IdentitiesOnly=yes"] : []),
-        ...(s.knownHostsFile ? ["-o", `UserKnownHostsFile=${s.knownHostsFile}`, "-o", "GlobalKnownHostsFile=/dev/null"] : []),
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        "UpdateHostKeys=no",
+        ...(s.knownHostsFile ? strictHostKeyOptions(s.knownHostsFile) : ["-o", "StrictHostKeyChecking=yes", "-o", "UpdateHostKeys=no"]),
         "-o",
         "BatchMode=yes",
         "-o",

@@ -12,8 +12,15 @@ export const ENV_DIR = "/etc/shred-day";
  * - SSH by key only;
  * - the SSH host key the program made for this server (issue 11 point 2): the image's own keys
  *   are deleted and no other type generated, so the server answers with exactly the key the program
- *   pins. The text holds the private key: it is a secret (the servers pass it as such).
+ *   pins. The text holds the private key: it is a secret (the servers pass it as such);
+ * - containers cannot reach Hetzner's metadata service (169.254.169.254), which serves this
+ *   user data, host key included, to anything on the server that asks: a REJECT rule in Docker's
+ *   DOCKER-USER chain, put back each time dockerd starts (a systemd drop-in), so code running in
+ *   the app cannot read the key and pose as the host.
  */
+export const METADATA_BLOCK_DROP_IN = "/etc/systemd/system/docker.service.d/60-shred-day-metadata.conf";
+const METADATA_RULE = "DOCKER-USER -d 169.254.169.254/32 -j REJECT";
+
 export function cloudConfig(hostKey?: { privateKey: string; publicKey: string }): string {
     const doc = {
         package_update: true,
@@ -34,6 +41,11 @@ export function cloudConfig(hostKey?: { privateKey: string; publicKey: string })
                 content: "net.ipv4.ip_nonlocal_bind = 1\n",
             },
             {
+                path: METADATA_BLOCK_DROP_IN,
+                permissions: "0644",
+                content: `[Service]\nExecStartPost=/bin/sh -c 'iptables -C ${METADATA_RULE} 2>/dev/null || iptables -I ${METADATA_RULE}'\n`,
+            },
+            {
                 path: "/etc/ssh/sshd_config.d/60-shred-day.conf",
                 permissions: "0644",
                 content: "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n",
@@ -42,7 +54,10 @@ export function cloudConfig(hostKey?: { privateKey: string; publicKey: string })
         runcmd: [
             ["sysctl", "--system"],
             ["install", "-d", "-m", "0700", "-o", "root", "-g", "root", ENV_DIR],
-            ["systemctl", "enable", "--now", "docker"],
+            // the package may have started dockerd before the drop-in was read: start it again with it
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", "docker"],
+            ["systemctl", "restart", "docker"],
             ["systemctl", "reload", "ssh"],
         ],
     };

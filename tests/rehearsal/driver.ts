@@ -240,10 +240,21 @@ export class Driver {
                     if (started.has(r.name) || !depsOf(r).every((d) => done.has(d))) continue;
                     started.add(r.name);
                     inFlight++;
-                    void start(r).finally(() => {
-                        inFlight--;
-                        pump();
-                    });
+                    // An error thrown in start() itself (an evaluation that fails, the driver-bug check) is a
+                    // failed step: without this the step would be neither done nor failed, its dependents would
+                    // never start, and the up would still look ok.
+                    void start(r)
+                        .catch((err: unknown) => {
+                            const at = Date.now() - t0;
+                            const stderr = err instanceof Error ? (err.stack ?? err.message) : String(err);
+                            this.opts.log?.(`[${(at / 1000).toFixed(1)}s] FAILED (driver) ${r.name}: ${stderr}`);
+                            failed.push({ name: r.name, type: r.type, action: "update", start: at, end: at, code: -1, stdout: "", stderr });
+                            failing = true;
+                        })
+                        .finally(() => {
+                            inFlight--;
+                            pump();
+                        });
                 }
                 finish();
             };
@@ -274,9 +285,14 @@ export class Driver {
         }
 
         const notStarted = custom.filter((r) => !started.has(r.name)).map((r) => r.name);
-        const result: UpResult = { ok: failed.length === 0, runs, same, notStarted, failed, ms: Date.now() - t0, evaluation: e };
+        // Without a failure every step is started (pump starts each one whose dependencies are done, and every
+        // step either finishes done or fails), so a step left unstarted on an up with no failure is a step that
+        // never ran (e.g. a dependency cycle): not ok either.
+        const result: UpResult = { ok: failed.length === 0 && notStarted.length === 0, runs, same, notStarted, failed, ms: Date.now() - t0, evaluation: e };
         if (failed.length > 0) {
             result.error = failed.map((f) => `${f.name} on ${f.host ?? "?"} failed (exit ${f.code}):\n${f.stderr}`).join("\n");
+        } else if (notStarted.length > 0) {
+            result.error = `no step failed, yet these never started: ${notStarted.join(", ")}`;
         }
         return result;
     }

@@ -136,16 +136,22 @@ test("a no-op up runs zero commands", async () => {
  * arriving: zero failed requests, only the new release answers once it has, every job runs
  * exactly once, and the old workers stop only after the proof.
  */
+let loadRuns = 0;
 async function releaseUnderLoad(tag: string, label: string): Promise<UpResult> {
     await installClaimLog(r);
-    const before = await enqueue(r, `before-${tag}`, 20);
+    // Job labels of this call only (a tag can be released under load twice: v2, then the rollback to v2), so the
+    // jobs found under them are exactly the jobs enqueued here.
+    const loadRun = ++loadRuns;
+    const beforeLabel = `before-${tag}-${loadRun}`;
+    const duringLabel = `during-${tag}-${loadRun}`;
+    const before = await enqueue(r, beforeLabel, 20);
     const loop = r.requests({ maxRequests: 20_000, maxSeconds: 600, intervalMs: 50 });
     const upPromise = r.driver.up(r.config(tag));
     let upDone = false;
     void upPromise.finally(() => (upDone = true));
     const during: number[] = [];
     for (let i = 0; i < 600 && !upDone; i++) {
-        during.push(...(await enqueue(r, `during-${tag}`, 2)));
+        during.push(...(await enqueue(r, duringLabel, 2)));
         await new Promise((res) => setTimeout(res, 500));
     }
     const up = await upPromise;
@@ -163,10 +169,14 @@ async function releaseUnderLoad(tag: string, label: string): Promise<UpResult> {
     expect(results.slice(firstNew).filter((x) => !x.body.includes(`release=${tag} host=${newHost}`))).toEqual([]);
 
     // Every job enqueued before and during the release completes exactly once.
-    const fate = await waitFinished(r, `before-${tag}`, 60_000);
-    const fateDuring = await waitFinished(r, `during-${tag}`, 60_000);
+    const fate = await waitFinished(r, beforeLabel, 60_000);
+    const fateDuring = await waitFinished(r, duringLabel, 60_000);
     expect(before.length).toBe(20);
     expect(during.length).toBeGreaterThan(0);
+    // The jobs found are exactly the jobs enqueued: a lost job (or an empty result) fails here, not just a bad fate.
+    const byId = (a: number, b: number) => a - b;
+    expect(fate.map((j) => j.id).sort(byId)).toEqual([...before].sort(byId));
+    expect(fateDuring.map((j) => j.id).sort(byId)).toEqual([...during].sort(byId));
     for (const j of [...fate, ...fateDuring]) {
         expect({ id: j.id, finished: j.finished, claims: j.claims }).toEqual({ id: j.id, finished: true, claims: 1 });
     }
@@ -345,7 +355,7 @@ test("Postgres restarts during the proof: the proof still decides right (the hea
     let triggered = false;
     let restartDone = 0;
     const onStep = (l: string) => {
-        if (!triggered && /\] update release-jobs-proof$/.test(l)) {
+        if (!triggered && /\] (update|replace) release-jobs-proof$/.test(l)) { // replace: its triggers (jobs-start runs) changed
             triggered = true;
             // While the proof waits for the first heartbeats (every new process registered, none proven yet), the
             // Postgres container restarts (a crash, an OOM kill, an operator's docker restart): the proof's queries and
@@ -420,11 +430,12 @@ test("SSH to a jobs host drops mid-step: the up fails naming the host and the st
     const victim = r.jobs[r.jobs.length - 1].name;
     // One long job per old worker keeps them busy, so retiring them takes Solid Queue's shutdown_timeout: the step
     // lasts seconds. (Exactly one each: the new workers find none and are proven at once.)
-    await enqueue(r, "long-before-ssh-drop", r.config("v3").jobs.concurrency * r.jobs.length, 20);
+    const longJobs = await enqueue(r, "long-before-ssh-drop", r.config("v3").jobs.concurrency * r.jobs.length, 20);
+    expect(longJobs.length).toBe(r.config("v3").jobs.concurrency * r.jobs.length);
     await new Promise((res) => setTimeout(res, 1_500));
     let dropped: number[] = [];
     const onStep = (l: string) => {
-        if (dropped.length === 0 && l.endsWith(`] update release-jobs-retire-${victim}`)) {
+        if (dropped.length === 0 && /\] (update|replace) release-jobs-retire-/.test(l) && l.endsWith(`release-jobs-retire-${victim}`)) {
             dropped = [-1];
             void (async () => {
                 // The step's session is up; one second into the step, its connection drops.
@@ -460,7 +471,10 @@ test("SSH to a jobs host drops mid-step: the up fails naming the host and the st
     await expectConverged(fixed, "v3");
     figures.push(await upFigures("corrected up after: SSH drop", r, fixed));
     // The long jobs the retired workers released ran again on the new ones and finished.
-    expect((await waitFinished(r, "long-before-ssh-drop", 90_000)).filter((j) => !j.finished)).toEqual([]);
+    // Exactly the jobs enqueued above (none lost), every one finished.
+    const longFate = await waitFinished(r, "long-before-ssh-drop", 90_000);
+    expect(longFate.map((j) => j.id).sort((a, b) => a - b)).toEqual([...longJobs].sort((a, b) => a - b));
+    expect(longFate.filter((j) => !j.finished)).toEqual([]);
     const back = await r.driver.up(r.config("v3"));
     expectOk(back);
     expect(await releases(back)).toEqual(before);

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { appRolePassword } from "./appRole";
 import { ENV_DIR } from "./cloudConfig";
-import { connectionTo, dockerSshOpts, remoteStep, SshAccess, SshClientFiles } from "./remote";
+import { connectionTo, dockerSshOpts, remoteStep, SshAccess, SshClientFiles, stepTimeoutFor } from "./remote";
 
 export interface PostgresAccessoryArgs {
     /** The web host's public address (for SSH) and private address (the only one Postgres listens on). */
@@ -54,6 +54,8 @@ export const KAMAL_NETWORK = "kamal";
 export const DUMP_DIR = "/var/backups/shred-day";
 /** Seconds Postgres gets to shut down cleanly on SIGTERM. */
 export const STOP_TIMEOUT_SECONDS = 120;
+/** How long the takeover's pg_dumpall of Kamal's accessory may take before the takeover gives up (nothing changed). */
+export const DUMP_TIMEOUT_SECONDS = 3600;
 export const POSTGRES_PORT = 5432;
 /** The superuser's password on the host, root-only, for POSTGRES_PASSWORD_FILE (never in the container's env). */
 export const PASSWORD_FILE = `${ENV_DIR}/postgres-password`;
@@ -221,8 +223,11 @@ export class PostgresAccessory extends pulumi.ComponentResource {
                               DUMP_DIR,
                               NETWORK: KAMAL_NETWORK,
                               STOP_TIMEOUT: STOP_TIMEOUT_SECONDS,
+                              DUMP_TIMEOUT: DUMP_TIMEOUT_SECONDS,
                           },
                           triggers: containerTriggers,
+                          // the dump and the stop are each bounded by the script; the step outlasts both
+                          timeout: stepTimeoutFor(DUMP_TIMEOUT_SECONDS + STOP_TIMEOUT_SECONDS + 30 + 120),
                       },
                       { parent: this, dependsOn: [preflight] },
                   );

@@ -27,8 +27,10 @@ set -euo pipefail
 : "${DUMP_DIR:=/var/backups/shred-day}"
 : "${NETWORK:=kamal}"
 : "${STOP_TIMEOUT:=120}"
+: "${DUMP_TIMEOUT:=3600}"
 
 # @include lib/pg-containers.sh
+# @include lib/bounded.sh
 
 say() {
     printf 'postgres-takeover: %s %s\n' "$(pg_now)" "$*"
@@ -45,6 +47,9 @@ refuse() {
 
 [[ $PG_MAJOR =~ ^[0-9]{1,3}$ ]] || refuse "PG_MAJOR must be a major version such as 16, got '$PG_MAJOR'."
 [[ $STOP_TIMEOUT =~ ^[0-9]{1,4}$ ]] || refuse "STOP_TIMEOUT must be a whole number of seconds, got '$STOP_TIMEOUT'."
+if [[ ! $DUMP_TIMEOUT =~ ^[0-9]{1,5}$ ]] || ((10#$DUMP_TIMEOUT < 1)); then
+    refuse "DUMP_TIMEOUT must be a whole number of seconds, got '$DUMP_TIMEOUT'."
+fi
 [[ $DATA_DIR == /* ]] || refuse "postgres.dataDir must be an absolute path, got '$DATA_DIR'."
 major=$((10#$PG_MAJOR))
 retired="$ADOPT_FROM-kamal-retired"
@@ -134,7 +139,8 @@ dump="$DUMP_DIR/$ADOPT_FROM-$(date -u +%Y%m%dT%H%M%SZ).sql"
 partial="$dump.partial"
 say "pg_dumpall of $old (as $pguser) to $dump"
 dump_ok=yes
-(umask 077 && docker exec "$old" pg_dumpall -U "$pguser" >"$partial") || dump_ok=no
+# bounded: a dump that has not finished in DUMP_TIMEOUT is a failure like any other (nothing changes)
+(umask 077 && bounded "$DUMP_TIMEOUT" "pg_dumpall of $old" docker exec "$old" pg_dumpall -U "$pguser" >"$partial") || dump_ok=no
 if [[ $dump_ok == yes ]] && ! tail -n 5 "$partial" | grep -q -- '-- PostgreSQL database cluster dump complete'; then
     dump_ok=incomplete
 fi
@@ -154,7 +160,7 @@ say "dump complete: $dump, $size bytes, sha256 $sum (restore: docs/runbook-from-
 docker update --restart=no "$old" >/dev/null || refuse "cannot set the restart policy of $old to no."
 say "$old: restart policy ${restart:-none} -> no"
 say "stopping $old (up to ${STOP_TIMEOUT}s)"
-if ! docker stop --time "$STOP_TIMEOUT" "$old" >/dev/null; then
+if ! bounded "$((STOP_TIMEOUT + 30))" "docker stop of $old" docker stop --time "$STOP_TIMEOUT" "$old" >/dev/null; then
     docker update --restart="${restart:-unless-stopped}" "$old" >/dev/null || true
     refuse "docker stop $old failed; its restart policy is back to ${restart:-unless-stopped}. The dump $dump stays."
 fi

@@ -50,11 +50,13 @@ describe("remote commands: bounded (issue 11 point 9)", () => {
             const t = c.customTimeouts;
             expect({ name: c.name, create: t?.create, update: t?.update, delete: t?.delete }).toEqual({
                 name: c.name,
-                create: expect.stringMatching(/^\d+m$/),
-                update: expect.stringMatching(/^\d+m$/),
-                delete: expect.stringMatching(/^\d+m$/),
+                create: expect.stringMatching(/^\d+[ms]$/),
+                update: expect.stringMatching(/^\d+[ms]$/),
+                delete: expect.stringMatching(/^\d+[ms]$/),
             });
         }
+        // the takeover's bound outlasts its pg_dumpall (3600 s) and its stop of the old accessory (120 + 30 s)
+        expect(e.named("postgres-takeover").customTimeouts?.create).toBe(`${3600 + 120 + 30 + 120}s`);
     });
 });
 
